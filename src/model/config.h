@@ -1,0 +1,26 @@
+// config.h — model architecture and sizes, read from a state dict's names and shapes.
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include "core/tensor.h"
+
+namespace rwkv {
+
+enum class Arch { RWKV4, RWKV5, RWKV5_1, RWKV5_2, RWKV6, RWKV7 };
+const char* arch_name(Arch a);  // "v4", "x050", "x051", "x052", "x060", "x070"
+
+struct ModelConfig {
+  Arch arch = Arch::RWKV7;
+  int n_layer = 0, n_embd = 0, vocab_size = 0;
+  int head_size = 64, n_head = 0;  // n_head = dim_att / head_size (v5+; x070 from att.r_k)
+  int dim_att = 0, dim_ffn = 0;
+  int d_decay = 0, d_aaa = 0, d_mv = 0, d_gate = 0;  // x070 LoRA ranks: w1, a1, v1, g1 columns
+  int64_t n_params = 0;
+};
+
+// Detects the architecture as the rwkv pip package does and reads the sizes. An unknown or
+// mixed layout throws "[model] <source>: ..." naming the offending key.
+ModelConfig detect_config(const StateDict& sd, const std::string& source);
+
+}  // namespace rwkv

@@ -1,0 +1,46 @@
+// test_util.h — shared test helpers: where the fixtures are, running the CLI, temp dirs,
+// and the one tolerance table.
+#pragma once
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace rwkv::test {
+
+// $RWKV_FIXTURES, else the CMake setting RWKV_FIXTURES_DIR (default ../shared/fixtures).
+// A missing folder fails the test with a message that says how to point at it.
+std::string fixtures_dir();
+std::string fixture(const std::string& rel);  // fixtures_dir()/rel, must exist
+std::string asset(const std::string& name);    // via rwkv::find_asset
+
+// Runs `rwkv <args>` (shell syntax), capturing stdout and stderr; returns the exit status.
+struct CliResult { int status; std::string out, err; };
+CliResult run_cli(const std::string& args, const std::string& stdin_text = "");
+
+// A fresh empty folder under the system temp dir, removed at destruction.
+struct TempDir {
+  TempDir();
+  ~TempDir();
+  std::string path;
+  std::string operator/(const std::string& name) const { return path + "/" + name; }
+};
+
+std::string read_file(const std::string& path);
+
+// Tolerance table: |got - ref| <= abs + rel * |ref| (per element), one row per kind of check.
+struct Tol { double abs, rel; };
+namespace tol {
+inline constexpr Tol fp32_logits{1e-5, 1e-4};   // fp32 CPU vs fp64 reference, logits/state
+inline constexpr Tol fp32_exact{0, 0};
+}  // namespace tol
+
+// Max over elements of |got-ref| - (abs + rel*|ref|); <= 0 means within tolerance.
+double tol_excess(const std::vector<float>& got, const std::vector<float>& ref, Tol t);
+// ||got - ref|| / ||ref||  (relative error in norm).
+double rel_norm_err(const std::vector<float>& got, const std::vector<float>& ref);
+
+}  // namespace rwkv::test
