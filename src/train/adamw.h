@@ -1,0 +1,58 @@
+// adamw.h — the official RWKV-7 optimizer: AdamW (FusedAdam, adam_w_mode) with bias correction
+// and decoupled weight decay, over a flat fp32 parameter buffer split into named tensors; the
+// parameter groups of model.py configure_optimizers; and the global grad-norm clip.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace rwkv::train {
+
+// One named tensor inside the flat buffer: elements [offset, offset + numel).
+struct ParamSlot {
+  std::string name;
+  Shape shape;
+  size_t offset = 0, numel = 0;
+};
+
+enum class ParamGroup { Lr1x, Lr2x, Decay };
+// configure_optimizers: "att.w0" -> 2x lr; else ≥2-D after squeeze with ".weight" in the name
+// and weight_decay > 0 -> decay; else 1x.
+ParamGroup param_group(const std::string& name, const Shape& shape, double weight_decay);
+
+struct AdamWConfig {
+  double beta1 = 0.9, beta2 = 0.99, eps = 1e-18, weight_decay = 0;
+};
+
+class AdamW {
+ public:
+  AdamW(std::vector<ParamSlot> slots, size_t total, AdamWConfig cfg);
+  // One step with base learning rate `lr` (per-group scale applied):
+  //   m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g²;  u = (m/(1-b1^t)) / (sqrt(v/(1-b2^t)) + eps)
+  //   p -= lr_group * (u + wd_group * p)
+  void step(float* params, const float* grads, double lr);
+  int64_t steps() const { return t_; }
+  const std::vector<ParamSlot>& slots() const { return slots_; }
+  const std::vector<ParamGroup>& groups() const { return groups_; }
+  // m and v (for tests and future optimizer-state checkpoints).
+  const std::vector<float>& m() const { return m_; }
+  const std::vector<float>& v() const { return v_; }
+
+ private:
+  std::vector<ParamSlot> slots_;
+  std::vector<ParamGroup> groups_;
+  AdamWConfig cfg_;
+  std::vector<float> m_, v_;
+  int64_t t_ = 0;
+};
+
+// sqrt(sum g²) over all elements (double accumulation).
+double grad_norm(const float* grads, size_t n);
+// If max_norm > 0 and norm > max_norm, scales grads by max_norm / (norm + 1e-6) (torch/DeepSpeed).
+// Returns the factor applied (1 when not clipped).
+double clip_grad_norm(float* grads, size_t n, double norm, double max_norm);
+
+}  // namespace rwkv::train

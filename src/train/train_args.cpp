@@ -1,0 +1,178 @@
+// train_args.cpp — see train_args.h. Derived values and checks follow RWKV-v7 train.py/model.py.
+#include "train/train_args.h"
+
+#include <algorithm>
+#include <cmath>
+#include <ctime>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+
+namespace rwkv::train {
+
+namespace {
+
+// Python repr of a float: shortest round-trip digits, always with '.' or an exponent.
+std::string py_float(double v) {
+  if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  std::string s = fmt::format("{}", v);
+  if (s.find_first_of(".e") == std::string::npos) s += ".0";
+  return s;
+}
+
+std::string py_str(const std::string& s) {
+  std::string o = "'";
+  for (char c : s) {
+    if (c == '\'' || c == '\\') o += '\\';
+    o += c;
+  }
+  return o + "'";
+}
+
+}  // namespace
+
+void TrainArgs::finalize() {
+  auto bad = [](const char* flag, const std::string& why) { fail("train", "--{}: {}", flag, why); };
+  if (data_type != "binidx") bad("data_type", fmt::format("'{}' is not supported; use binidx (as train.py asserts)", data_type));
+  if (precision != "fp32" && precision != "tf32" && precision != "fp16" && precision != "bf16")
+    bad("precision", fmt::format("'{}' is not one of fp32, tf32, fp16, bf16", precision));
+  if (my_testing.find("x070") == std::string::npos)
+    bad("my_testing", fmt::format("'{}': only RWKV-7 (x070) is trained here", my_testing));
+  if (ctx_len <= 0) bad("ctx_len", "must be > 0");
+  if (micro_bsz <= 0) bad("micro_bsz", "must be > 0");
+  if (devices <= 0) bad("devices", "must be > 0");
+  if (num_nodes <= 0) bad("num_nodes", "must be > 0");
+  if (n_layer <= 0) bad("n_layer", "must be > 0");
+  if (n_embd <= 0 || n_embd % 32) bad("n_embd", fmt::format("{} must be a positive multiple of 32", n_embd));
+  if (dim_att <= 0) dim_att = n_embd;
+  if (dim_ffn <= 0) dim_ffn = int64_t(std::floor(double(n_embd) * 3.5 / 32) * 32);
+  if (dim_att % 32) bad("dim_att", fmt::format("{} must be a multiple of 32", dim_att));
+  if (dim_ffn % 32) bad("dim_ffn", fmt::format("{} must be a multiple of 32", dim_ffn));
+  if (head_size != 64) bad("head_size", fmt::format("{}: the RWKV-7 kernels use head size 64", head_size));
+  if (dim_att % head_size) bad("dim_att", fmt::format("{} is not a multiple of --head_size {}", dim_att, head_size));
+  if (dim_att != n_embd) bad("dim_att", fmt::format("{} != --n_embd {}: RWKV-7 uses dim_att = n_embd", dim_att, n_embd));
+  if (beta1 < 0 || beta1 >= 1) bad("beta1", "must be in [0, 1)");
+  if (beta2 < 0 || beta2 >= 1) bad("beta2", "must be in [0, 1)");
+  if (adam_eps < 0) bad("adam_eps", "must be >= 0");
+  if (weight_decay < 0) bad("weight_decay", "must be >= 0");
+  if (grad_clip < 0) bad("grad_clip", "must be >= 0 (0 disables clipping)");
+  if (lr_init < 0 || lr_final < 0) bad(lr_init < 0 ? "lr_init" : "lr_final", "must be >= 0");
+  if (grad_cp != 0 && grad_cp != 1) bad("grad_cp", "must be 0 or 1");
+  if (load_partial != 0 && load_partial != 1) bad("load_partial", "must be 0 or 1");
+  if (epoch_begin < 0) bad("epoch_begin", "must be >= 0");
+  if (magic_prime < 0) bad("magic_prime", "must be >= 0");
+
+  real_bsz = num_nodes * devices * micro_bsz;
+  epoch_count = magic_prime / kSamplesPerEpoch;
+  epoch_steps = kSamplesPerEpoch / real_bsz;
+  if (epoch_steps * real_bsz != kSamplesPerEpoch)
+    bad("micro_bsz", fmt::format("num_nodes*devices*micro_bsz = {} must divide 40320 (the samples of one "
+                                 "mini-epoch), e.g. 1, 2, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 120",
+                                 real_bsz));
+  if (train_stage != 1 && my_exit_tokens <= 0)
+    bad("my_exit_tokens", fmt::format("{}: must be > 0 (the token count of the cosine schedule, where training "
+                                      "stops and writes rwkv-final.pth)", my_exit_tokens));
+
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d-%H-%M-%S", &tm);
+  my_timestamp = buf;
+}
+
+std::string TrainArgs::vars_repr() const {
+  std::vector<std::pair<std::string, std::string>> kv = {
+      {"load_model", py_str(load_model)}, {"wandb", py_str(wandb)}, {"proj_dir", py_str(proj_dir)},
+      {"random_seed", fmt::format("{}", random_seed)}, {"data_file", py_str(data_file)},
+      {"data_type", py_str(data_type)}, {"vocab_size", fmt::format("{}", vocab_size)},
+      {"ctx_len", fmt::format("{}", ctx_len)}, {"epoch_steps", fmt::format("{}", epoch_steps)},
+      {"epoch_count", fmt::format("{}", epoch_count)}, {"epoch_begin", fmt::format("{}", epoch_begin)},
+      {"epoch_save", fmt::format("{}", epoch_save)}, {"micro_bsz", fmt::format("{}", micro_bsz)},
+      {"n_layer", fmt::format("{}", n_layer)}, {"n_embd", fmt::format("{}", n_embd)},
+      {"dim_att", fmt::format("{}", dim_att)}, {"dim_ffn", fmt::format("{}", dim_ffn)},
+      {"lr_init", py_float(lr_init)}, {"lr_final", py_float(lr_final)},
+      {"warmup_steps", fmt::format("{}", warmup_steps)}, {"beta1", py_float(beta1)},
+      {"beta2", py_float(beta2)}, {"adam_eps", py_float(adam_eps)}, {"grad_cp", fmt::format("{}", grad_cp)},
+      {"weight_decay", py_float(weight_decay)}, {"grad_clip", py_float(grad_clip)},
+      {"train_stage", fmt::format("{}", train_stage)}, {"ds_bucket_mb", fmt::format("{}", ds_bucket_mb)},
+      {"head_size", fmt::format("{}", head_size)}, {"head_chunk", fmt::format("{}", head_chunk)},
+      {"load_partial", fmt::format("{}", load_partial)}, {"magic_prime", fmt::format("{}", magic_prime)},
+      {"my_testing", py_str(my_testing)}, {"kernel", py_str(kernel)},
+      {"my_exit_tokens", fmt::format("{}", my_exit_tokens)}, {"accelerator", py_str(accelerator)},
+      {"devices", fmt::format("{}", devices)}, {"num_nodes", fmt::format("{}", num_nodes)},
+      {"precision", py_str(precision)}, {"strategy", py_str(strategy)},
+      {"my_timestamp", py_str(my_timestamp)}, {"gradient_clip_val", py_float(grad_clip)},
+      {"betas", fmt::format("({}, {})", py_float(beta1), py_float(beta2))},
+      {"real_bsz", fmt::format("{}", real_bsz)},
+      {"run_name", py_str(fmt::format("{} ctx{} L{} D{}", vocab_size, ctx_len, n_layer, n_embd))},
+      {"threads", fmt::format("{}", threads)},
+  };
+  if (my_pile_prev_p != -2) kv.push_back({"my_pile_prev_p", fmt::format("{}", my_pile_prev_p)});
+  std::string s = "{";
+  for (size_t i = 0; i < kv.size(); i++) s += fmt::format("{}'{}': {}", i ? ", " : "", kv[i].first, kv[i].second);
+  return s + "}";
+}
+
+std::string TrainArgs::banner() const {
+  std::string P = precision;
+  std::transform(P.begin(), P.end(), P.begin(), ::toupper);
+  std::string A = accelerator;
+  std::transform(A.begin(), A.end(), A.begin(), ::toupper);
+  int64_t samples = epoch_steps * real_bsz;
+  return fmt::format(
+      "\n############################################################################\n#\n"
+      "# RWKV-7 {} on {}x{} {}, bsz {}x{}x{}={}, {} {}\n#\n"
+      "# Data = {} ({}), ProjDir = {}\n#\n"
+      "# Epoch = {} to {} (will continue afterwards), save every {} epoch\n#\n"
+      "# Each \"epoch\" = {} steps, {} samples, {} tokens\n#\n"
+      "# Model = {} n_layer, {} n_embd, {} ctx_len\n#\n"
+      "# Adam = lr {} to {}, warmup {} steps, beta ({}, {}), eps {}\n#\n"
+      "# Compute: CPU fp32 (the reference path), checkpoints saved as {}\n#\n"
+      "############################################################################\n",
+      P, num_nodes, devices, A, num_nodes, devices, micro_bsz, real_bsz, strategy, grad_cp > 0 ? "with grad_cp" : "",
+      data_file, data_type, proj_dir, epoch_begin, epoch_begin + epoch_count - 1, epoch_save, epoch_steps, samples,
+      samples * ctx_len, n_layer, n_embd, ctx_len, py_float(lr_init), py_float(lr_final), warmup_steps,
+      py_float(beta1), py_float(beta2), py_float(adam_eps), precision);
+}
+
+const std::vector<std::string>& train_flag_names() {
+  static const std::vector<std::string> v = {
+      "load_model", "wandb", "proj_dir", "random_seed", "data_file", "data_type", "vocab_size", "ctx_len",
+      "epoch_steps", "epoch_count", "epoch_begin", "epoch_save", "micro_bsz", "n_layer", "n_embd", "dim_att",
+      "dim_ffn", "lr_init", "lr_final", "warmup_steps", "beta1", "beta2", "adam_eps", "grad_cp",
+      "weight_decay", "grad_clip", "train_stage", "ds_bucket_mb", "head_size", "head_size_a", "head_chunk",
+      "load_partial", "magic_prime", "my_testing", "kernel", "my_exit_tokens", "accelerator", "devices",
+      "num_nodes", "precision", "strategy", "enable_progress_bar", "threads", "help"};
+  return v;
+}
+
+const std::vector<std::string>& train_noop_flag_names() {
+  static const std::vector<std::string> v = {"wandb", "ds_bucket_mb", "enable_progress_bar", "head_chunk", "kernel"};
+  return v;
+}
+
+std::string closest_flag(const std::string& name, const std::vector<std::string>& valid) {
+  auto dist = [](const std::string& a, const std::string& b) {
+    std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+    for (size_t j = 0; j <= b.size(); j++) prev[j] = j;
+    for (size_t i = 1; i <= a.size(); i++) {
+      cur[0] = i;
+      for (size_t j = 1; j <= b.size(); j++)
+        cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      std::swap(prev, cur);
+    }
+    return prev[b.size()];
+  };
+  std::string best;
+  size_t bd = SIZE_MAX;
+  for (auto& v : valid) {
+    size_t d = dist(name, v);
+    if (d < bd) bd = d, best = v;
+  }
+  return best;
+}
+
+}  // namespace rwkv::train

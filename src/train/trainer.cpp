@@ -1,0 +1,217 @@
+// trainer.cpp — see trainer.h. Mirrors train.py + trainer.py's train_callback step by step.
+#include "train/trainer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "core/progress.h"
+#include "core/threads.h"
+#include "data/binidx.h"
+#include "io/model_file.h"
+#include "train/adamw.h"
+#include "train/lr_schedule.h"
+#include "train/run_dir.h"
+#include "train/sampler.h"
+#include "train/train_log.h"
+
+namespace rwkv::train {
+
+namespace {
+
+DType save_dtype(const TrainArgs& a) {
+  if (a.precision == "bf16") return DType::BF16;
+  if (a.precision == "fp16") return DType::F16;
+  return DType::F32;
+}
+
+// Largest token in the data (checked against --vocab_size before any step).
+uint16_t max_token(const BinidxReader& data) {
+  const uint16_t* t = data.tokens();
+  int64_t n = int64_t(data.num_tokens());
+  uint16_t m = 0;
+#pragma omp parallel for reduction(max : m) schedule(static)
+  for (int64_t i = 0; i < n; i++) m = std::max(m, t[i]);
+  return m;
+}
+
+}  // namespace
+
+TrainResult run_training(const TrainArgs& a, const ModelBackend& backend, const TrainHooks& hooks) {
+  TrainResult res;
+  auto say = [&](const std::string& s) {
+    if (!hooks.quiet) fmt::print("{}", s), std::fflush(stdout);
+  };
+  if (a.real_bsz <= 0) fail("train", "internal: TrainArgs::finalize() was not called");
+  if (a.threads > 0) set_num_threads(int(a.threads));
+  TrainArgs args = a;
+
+  // ---- data (MyDataset): size, vocab, magic prime ----
+  if (args.data_file.empty()) fail("train", "--data_file is not set (the binidx prefix, without .bin/.idx)");
+  BinidxReader data(args.data_file);
+  uint64_t n_tok = data.num_tokens();
+  say(fmt::format("Current vocab size = {} (make sure it's correct)\nData has {} tokens.\n", args.vocab_size, n_tok));
+  validate_magic_prime(uint64_t(args.magic_prime), n_tok, uint64_t(args.ctx_len), args.data_file.c_str());
+  if (args.vocab_size <= 0) fail("train", "--vocab_size must be set for binidx data (e.g. 65536 for the World tokenizer)");
+  uint16_t mt = max_token(data);
+  if (int64_t(mt) >= args.vocab_size)
+    fail("train", "{}: holds token {} but --vocab_size is {} (tokens must be < vocab_size)", args.data_file, mt,
+         args.vocab_size);
+
+  // ---- run folder and the checkpoint to start from (train.py) ----
+  ensure_writable_dir(args.proj_dir);
+  ResumeChoice rc;
+  if (args.train_stage >= 2) {
+    rc = choose_resume(args.proj_dir);
+    if (rc.found) {
+      args.my_pile_prev_p = rc.prev;
+      args.load_model = checkpoint_path(args.proj_dir, rc.newest);
+      if (rc.newest >= 0 && args.warmup_steps < 0) args.warmup_steps = 10;
+      args.epoch_begin = rc.newest + 1;
+    } else if (args.load_model.empty() || !std::filesystem::exists(args.load_model)) {
+      fail("train", "--train_stage {}: --proj_dir {} holds no rwkv-*.pth to resume from, and --load_model '{}' {}",
+           args.train_stage, args.proj_dir, args.load_model, args.load_model.empty() ? "is not set" : "does not exist");
+    }
+  }
+  say(args.banner());
+  say(args.vars_repr() + "\n\n");
+
+  NamedShapes expected = backend.shapes(args);
+  StateDict sd;
+  if (args.load_model.empty() || args.train_stage == 1) {
+    std::string init_path = args.proj_dir + "/rwkv-init.pth";
+    StateDict init = backend.init(args);
+    if (args.train_stage == 1 && !args.load_model.empty()) {
+      // generate_init_weight: take every tensor of --load_model that has a same-size slot.
+      StateDict src = load_model_file(args.load_model);
+      for (auto& [k, t] : src.items) {
+        const Tensor* dst = init.find(k);
+        if (!dst) fail("train", "{}: tensor '{}' has no place in the model the flags describe", args.load_model, k);
+        if (dst->numel() != t.numel())
+          fail("train", "{}: '{}' has shape {} but the model needs {} (resizing is not supported)", args.load_model, k,
+               shape_str(t.shape), shape_str(dst->shape));
+        init.set(k, t.to(dst->dtype).reshaped(dst->shape));
+      }
+    }
+    StateDict out;
+    for (auto& [k, t] : init.items) out.set(k, t.to(save_dtype(args)));
+    say(fmt::format("Save to {}...\n", init_path));
+    save_checkpoint(init_path, out);
+    if (args.train_stage == 1) {
+      say("Done. Now go for stage 2.\n");
+      res.stage1_done = true;
+      return res;
+    }
+    args.load_model = init_path;
+  }
+
+  say(fmt::format("########## Loading {}... ##########\n", args.load_model));
+  std::string why;
+  if (!try_load_checkpoint(args.load_model, sd, why)) {
+    say(fmt::format("Bad checkpoint {}\n", args.load_model));
+    if (args.train_stage < 2 || args.my_pile_prev_p == -2) fail("train", "cannot load {}", why);
+    int64_t p = args.my_pile_prev_p;
+    args.load_model = checkpoint_path(args.proj_dir, p);
+    args.epoch_begin = p + 1;
+    say(fmt::format("Trying {}\n", args.load_model));
+    std::string why2;
+    if (!try_load_checkpoint(args.load_model, sd, why2))
+      fail("train", "the newest checkpoint is corrupt ({}) and so is the one before it ({})", why, why2);
+  }
+  check_state_dict(sd, expected, args.load_model, args.load_partial == 1, [&] { return backend.init(args); });
+  std::unique_ptr<TrainModel> model = backend.build(sd, args);
+  sd = StateDict{};  // the model holds its own fp32 copy
+  res.loaded = args.load_model;
+  res.epoch_begin = args.epoch_begin;
+  if (!hooks.quiet)
+    for (auto& s : model->slots()) {
+      std::string d[4];
+      for (size_t i = 0; i < 4 && i < s.shape.size(); i++) d[i] = std::to_string(s.shape[i]);
+      fmt::print("{:<5} {:<5} {:<5} {:<5} {}\n", d[0], d[1], d[2], d[3], s.name);
+    }
+
+  // ---- optimizer and schedule ----
+  AdamWConfig oc;
+  oc.beta1 = args.beta1, oc.beta2 = args.beta2, oc.eps = args.adam_eps, oc.weight_decay = args.weight_decay;
+  AdamW opt(model->slots(), model->numel(), oc);
+  LrSchedule sched;
+  sched.lr_init = args.lr_init, sched.lr_final = args.lr_final, sched.warmup_steps = args.warmup_steps;
+  sched.my_exit_tokens = args.my_exit_tokens;
+  sched.tokens_per_step = args.ctx_len * args.real_bsz;
+  const int64_t tokens_per_step = sched.tokens_per_step;
+
+  RunLogs logs(args.proj_dir);
+  say(fmt::format("### Preparing for training (loaded {}). Please wait...\n", args.load_model));
+
+  const int64_t first_real = args.epoch_begin * args.epoch_steps;
+  const int64_t exit_step = (args.my_exit_tokens + tokens_per_step - 1) / tokens_per_step;
+  int64_t run_steps = std::max<int64_t>(0, exit_step - first_real);
+  if (hooks.max_steps >= 0) run_steps = std::min(run_steps, hooks.max_steps);
+  std::unique_ptr<Progress> prog;
+  if (!hooks.quiet) prog = std::make_unique<Progress>("train", double(run_steps * tokens_per_step), "tok");
+
+  StepBatch batch;
+  int64_t global_step = 0;
+  double loss_sum = 0, last_lr = 0;
+  int64_t loss_count = 0;
+  auto t_last = std::chrono::steady_clock::now();
+  for (int64_t cur_epoch = 0;; cur_epoch++) {
+    const int64_t real_epoch = args.epoch_begin + cur_epoch;
+    for (int64_t s = 0; s < args.epoch_steps; s++) {
+      const int64_t real_step = global_step + first_real;
+      LrPoint lp = sched.at(global_step, real_step);
+      if (lp.exit) {
+        std::string fin = args.proj_dir + "/rwkv-final.pth";
+        save_checkpoint(fin, model->to_state_dict(save_dtype(args)));
+        if (prog) prog->finish(fmt::format("reached my_exit_tokens {}: saved {}", args.my_exit_tokens, fin));
+        res.reached_exit = true;
+        return res;
+      }
+      if (hooks.max_steps >= 0 && global_step >= hooks.max_steps) {
+        if (prog) prog->finish();
+        return res;
+      }
+      if (global_step == 0) {
+        logs.new_run(args);
+        loss_sum = 0, loss_count = 0;
+      }
+      make_batch(data, uint64_t(args.magic_prime), uint64_t(args.ctx_len), uint64_t(real_epoch), uint64_t(s),
+                 uint64_t(args.micro_bsz), uint64_t(args.num_nodes * args.devices), batch);
+      float loss = model->forward_backward(batch.tokens.data(), batch.B, batch.T, args.grad_cp == 1);
+      if (!std::isfinite(loss))
+        fail("train", "step {}: the loss is {} (diverged); lower --lr_init or check the data", real_step, loss);
+      double gn = grad_norm(model->grads(), model->numel());
+      clip_grad_norm(model->grads(), model->numel(), gn, args.grad_clip);
+      opt.step(model->params(), model->grads(), lp.lr);
+      last_lr = lp.lr;
+
+      auto now = std::chrono::steady_clock::now();
+      double dt = std::chrono::duration<double>(now - t_last).count();
+      t_last = now;
+      double tps = dt > 0 ? double(tokens_per_step) / dt : 0;
+      loss_sum += loss, loss_count++;
+      logs.step_metrics(real_step, loss, lp.lr, gn, (real_step + 1) * tokens_per_step, tps);
+      if (hooks.on_step) hooks.on_step({global_step, real_step, real_epoch, loss, lp.lr, gn, batch.offsets[0]});
+      if (prog)
+        prog->update(double((global_step + 1) * tokens_per_step),
+                     fmt::format("step {} loss {:.4f} (avg {:.4f}) lr {:.3e} |g| {:.3g}", real_step, loss,
+                                 loss_sum / loss_count, lp.lr, gn));
+      if (args.magic_prime > 0 && real_step == args.magic_prime / args.real_bsz - 1)
+        save_checkpoint(args.proj_dir + "/rwkv-final.pth", model->to_state_dict(save_dtype(args)));
+      global_step++;
+      res.steps_run = global_step;
+    }
+    // on_train_epoch_end
+    if ((args.epoch_save > 0 && cur_epoch % args.epoch_save == 0) || cur_epoch == args.epoch_count - 1)
+      save_checkpoint(checkpoint_path(args.proj_dir, real_epoch), model->to_state_dict(save_dtype(args)));
+    logs.epoch_line(real_epoch, loss_count ? loss_sum / loss_count : 0.0, last_lr, cur_epoch);
+    loss_sum = 0, loss_count = 0;
+  }
+}
+
+}  // namespace rwkv::train
