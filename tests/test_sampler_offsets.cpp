@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "test_util.h"
+#include "core/error.h"
 #include "train/sampler.h"
 
 using namespace rwkv::train;

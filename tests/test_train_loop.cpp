@@ -12,6 +12,7 @@
 #include "data/binidx.h"
 #include "data/magic_prime.h"
 #include "test_util.h"
+#include "train/lr_schedule.h"
 #include "train/run_dir.h"
 #include "train/sampler.h"
 #include "train/trainer.h"

@@ -127,7 +127,7 @@ TEST(TrainArgs, BadValuesAreClearErrors) {
     }
     return std::string();
   };
-  EXPECT_NE(err([](TrainArgs& a) { a.micro_bsz = 7; }).find("--micro_bsz"), std::string::npos);
+  EXPECT_NE(err([](TrainArgs& a) { a.micro_bsz = 11; }).find("--micro_bsz"), std::string::npos);
   EXPECT_NE(err([](TrainArgs& a) { a.data_type = "utf-8"; }).find("--data_type"), std::string::npos);
   EXPECT_NE(err([](TrainArgs& a) { a.precision = "fp8"; }).find("--precision"), std::string::npos);
   EXPECT_NE(err([](TrainArgs& a) { a.n_embd = 100; }).find("--n_embd"), std::string::npos);

@@ -36,6 +36,7 @@ static int run(int argc, char** argv) {
   TrainArgs a;
   CLI::App app{"Train an RWKV-7 model: a drop-in for RWKV-LM's RWKV-v7/train_temp/train.py (CPU path)."};
   app.get_formatter()->column_width(28);
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // argparse: last wins
   app.add_option("--load_model", a.load_model, "checkpoint to start from (full path, .pth)");
   app.add_option("--wandb", a.wandb, "accepted and ignored (no wandb logging here)");
   app.add_option("--proj_dir", a.proj_dir, "run folder: checkpoints, train_log.txt, metrics.jsonl")->capture_default_str();
@@ -82,7 +83,7 @@ static int run(int argc, char** argv) {
   if (!rwkv::cli::parse(app, argc, argv, &code)) return code;
 
   for (auto& n : rwkv::train::train_noop_flag_names())
-    if (app.count("--" + n)) fmt::print(stderr, "note: --{} means nothing here and is ignored\n", n);
+    if (app.count("--" + n) && !(n == "wandb" && a.wandb.empty())) fmt::print(stderr, "note: --{} means nothing here and is ignored\n", n);
   if (a.accelerator != "cpu")
     fmt::print(stderr, "note: --accelerator {}: this build trains on the CPU path (fp32)\n", a.accelerator);
   if (app.count("--epoch_steps") || app.count("--epoch_count"))

@@ -9,6 +9,13 @@
 #include "train/train_args.h"
 #include "train/train_model.h"
 
+// The forward/backward lands in stages; this switch turns the real backend on once
+// model/rwkv7_train.cpp is in the library.
+#define RWKV_TRAIN_HAVE_MODEL7 0
+#if RWKV_TRAIN_HAVE_MODEL7
+#include "model/rwkv7_train.h"
+#endif
+
 namespace rwkv::train {
 
 namespace {
@@ -60,6 +67,41 @@ NamedShapes rwkv7_shapes(const TrainArgs& a) {
   return v;
 }
 
+#if RWKV_TRAIN_HAVE_MODEL7
+// Rwkv7Params (one flat fp32 buffer, official order) behind the TrainModel interface; the
+// gradients use the same layout, so ParamSlot offsets serve both.
+class Rwkv7Trainable final : public TrainModel {
+ public:
+  Rwkv7Trainable(const StateDict& sd, const std::string& source)
+      : p_(Rwkv7Params::from_state_dict(sd, source)), g_(Rwkv7Params::zeros(p_.cfg)) {
+    size_t off = 0;
+    for (auto& s : rwkv7_param_specs(p_.cfg)) {
+      size_t n = size_t(shape_numel(s.shape));
+      slots_.push_back({s.name, s.shape, off, n});
+      off += n;
+    }
+    RWKV_CHECK(off == p_.data.size(), "param specs cover {} of {} floats", off, p_.data.size());
+  }
+  const std::vector<ParamSlot>& slots() const override { return slots_; }
+  size_t numel() const override { return p_.data.size(); }
+  float* params() override { return p_.data.data(); }
+  float* grads() override { return g_.data.data(); }
+  float forward_backward(const int32_t* tokens, int B, int T, bool grad_cp) override {
+    float loss = rwkv7_forward_backward(p_, tokens, B, T, g_, scratch_, grad_cp);
+    RWKV_CHECK(g_.data.size() == p_.data.size(), "gradient buffer has {} floats, params {}", g_.data.size(),
+               p_.data.size());
+    return loss;
+  }
+  StateDict to_state_dict(DType dt) const override { return p_.to_state_dict(dt); }
+  size_t scratch_peak_bytes() const { return scratch_.peak_bytes(); }
+
+ private:
+  Rwkv7Params p_, g_;
+  Rwkv7TrainScratch scratch_;
+  std::vector<ParamSlot> slots_;
+};
+#endif
+
 }  // namespace
 
 ModelBackend rwkv7_backend() {
@@ -69,9 +111,15 @@ ModelBackend rwkv7_backend() {
   b.init = [](const TrainArgs&) -> StateDict {
     fail("train", "the official RWKV-7 init (model/init.h) is not in this build yet; pass --load_model");
   };
+#if RWKV_TRAIN_HAVE_MODEL7
+  b.build = [](const StateDict& sd, const TrainArgs& a) -> std::unique_ptr<TrainModel> {
+    return std::make_unique<Rwkv7Trainable>(sd, a.load_model);
+  };
+#else
   b.build = [](const StateDict&, const TrainArgs&) -> std::unique_ptr<TrainModel> {
     fail("train", "the RWKV-7 forward/backward (model/rwkv7_train.h) is not in this build yet");
   };
+#endif
   return b;
 }
 
