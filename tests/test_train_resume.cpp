@@ -33,7 +33,7 @@ int count_lines(const std::string& path) {
 
 TEST(TrainResume, SigkillThenRestartResumesFromLastCheckpoint) {
   rwkv::test::TempDir d;
-  std::string data = rwkv::test::fixture("traj-demo-L4-D256-bytes/data");
+  std::string data = rwkv::test::fixture("traj-demo-L4-D256-bytes") + "/data";
   rwkv::BinidxReader reader(data);
   const uint64_t ctx = 16, bsz = 2520;  // 16 steps per mini-epoch of 40320 samples
   const uint64_t p = rwkv::magic_prime(reader.num_tokens(), ctx);
