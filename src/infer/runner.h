@@ -65,3 +65,8 @@ RunnerState clone_state(const RunnerState& s);
 std::map<std::string, std::string> model_identity(const ModelConfig& cfg);
 
 }  // namespace rwkv
+
+namespace rwkv {
+// Per-architecture constructors that make_runner dispatches to (cfg from detect_config).
+std::unique_ptr<Runner> make_rwkv7_runner(StateDict sd, const ModelConfig& cfg, const std::string& source);
+}  // namespace rwkv
