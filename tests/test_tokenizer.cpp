@@ -140,6 +140,8 @@ TEST(BytesTokenizer, IdsAreBytes) {
 
 TEST(MakeTokenizer, UnknownSpecsAreClearErrors) {
   EXPECT_NE(error_of([] { make_tokenizer("nope"); }).find("unknown tokenizer 'nope'"), std::string::npos);
-  EXPECT_NE(error_of([] { make_tokenizer(rwkv::test::asset("20B_tokenizer.json")); }).find("[tokenizer]"),
-            std::string::npos);
+  EXPECT_NE(error_of([] { make_tokenizer("/nonexistent/vocab.txt"); }).find("unknown tokenizer"), std::string::npos);
+  // tokenizer.json files go to the BPE tokenizer.
+  EXPECT_EQ(make_tokenizer(rwkv::test::asset("20B_tokenizer.json"))->name().substr(0, 4), "bpe:");
+  EXPECT_EQ(make_tokenizer("20b")->vocab_size(), make_tokenizer(rwkv::test::asset("20B_tokenizer.json"))->vocab_size());
 }

@@ -6,6 +6,7 @@
 
 #include "core/assets.h"
 #include "core/error.h"
+#include "tokenizer/bpe.h"
 #include "tokenizer/bytes.h"
 #include "tokenizer/world.h"
 
@@ -30,13 +31,13 @@ std::string BytesTokenizer::decode(const int32_t* ids, size_t n) const {
 std::unique_ptr<Tokenizer> make_tokenizer(const std::string& spec) {
   if (spec == "world") return std::make_unique<WorldTokenizer>(find_asset("rwkv_vocab_v20230424.txt"));
   if (spec == "bytes") return std::make_unique<BytesTokenizer>();
+  if (spec == "20b" || spec == "20B") return BpeTokenizer::load(find_asset("20B_tokenizer.json"));
   namespace fs = std::filesystem;
   if (!fs::exists(spec))
-    fail("tokenizer", "unknown tokenizer '{}': expected world, bytes, or the path of a vocabulary "
-         "file (World .txt or tokenizer.json)", spec);
+    fail("tokenizer", "unknown tokenizer '{}': expected world, bytes, 20b, or the path of a "
+         "vocabulary file (World .txt or tokenizer.json)", spec);
   auto ext = fs::path(spec).extension().string();
-  if (ext == ".json")
-    fail("tokenizer", "{}: BPE tokenizer.json is not supported yet; use world, bytes or a World .txt vocabulary", spec);
+  if (ext == ".json") return BpeTokenizer::load(spec);
   return std::make_unique<WorldTokenizer>(spec);
 }
 
