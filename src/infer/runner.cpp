@@ -40,7 +40,11 @@ std::unique_ptr<Runner> make_runner(StateDict sd, const std::string& source, con
   ModelConfig cfg = detect_config(sd, source);
   switch (cfg.arch) {
     case Arch::RWKV7: return make_rwkv7_runner(std::move(sd), cfg, source);
-    // RWKV-4/5/6: add `case Arch::RWKVn: return make_rwkvN_runner(...);` here.
+    case Arch::RWKV4:
+    case Arch::RWKV5:
+    case Arch::RWKV5_1:
+    case Arch::RWKV5_2:
+    case Arch::RWKV6: return make_legacy_runner(std::move(sd), cfg, source);
     default: break;
   }
   fail("infer", "{}: architecture {} is not supported for inference yet", source, arch_name(cfg.arch));
