@@ -65,3 +65,10 @@ RunnerState clone_state(const RunnerState& s);
 std::map<std::string, std::string> model_identity(const ModelConfig& cfg);
 
 }  // namespace rwkv
+
+namespace rwkv {
+// Per-architecture constructors that make_runner dispatches to (cfg from detect_config).
+std::unique_ptr<Runner> make_rwkv7_runner(StateDict sd, const ModelConfig& cfg, const std::string& source);
+// RWKV-4 / 5.x / 6.0 (runner_legacy.cpp).
+std::unique_ptr<Runner> make_legacy_runner(StateDict sd, const ModelConfig& cfg, const std::string& source);
+}  // namespace rwkv
