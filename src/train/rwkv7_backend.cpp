@@ -11,9 +11,15 @@
 
 // The forward/backward lands in stages; this switch turns the real backend on once
 // model/rwkv7_train.cpp is in the library.
-#define RWKV_TRAIN_HAVE_MODEL7 0
+#define RWKV_TRAIN_HAVE_MODEL7 1
 #if RWKV_TRAIN_HAVE_MODEL7
 #include "model/rwkv7_train.h"
+#endif
+#define RWKV_TRAIN_HAVE_INIT 1
+#if RWKV_TRAIN_HAVE_INIT
+#include <random>
+
+#include "model/init.h"
 #endif
 
 namespace rwkv::train {
@@ -108,9 +114,19 @@ ModelBackend rwkv7_backend() {
   ModelBackend b;
   b.name = "x070";
   b.shapes = rwkv7_shapes;
+#if RWKV_TRAIN_HAVE_INIT
+  b.init = [](const TrainArgs& a) -> StateDict {
+    // train.py without --random_seed gives a different init each run; the seed is printed.
+    uint64_t seed = a.random_seed >= 0 ? uint64_t(a.random_seed) : (uint64_t(std::random_device{}()) << 32) ^ std::random_device{}();
+    fmt::print("Init model weight (seed {})...\n", seed);
+    ModelConfig cfg = x070_config(int(a.n_layer), int(a.n_embd), int(a.vocab_size), int(a.head_size));
+    return x070_init(cfg, seed, DType::F32);
+  };
+#else
   b.init = [](const TrainArgs&) -> StateDict {
     fail("train", "the official RWKV-7 init (model/init.h) is not in this build yet; pass --load_model");
   };
+#endif
 #if RWKV_TRAIN_HAVE_MODEL7
   b.build = [](const StateDict& sd, const TrainArgs& a) -> std::unique_ptr<TrainModel> {
     return std::make_unique<Rwkv7Trainable>(sd, a.load_model);
