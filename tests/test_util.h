@@ -34,8 +34,19 @@ std::string read_file(const std::string& path);
 // Tolerance table: |got - ref| <= abs + rel * |ref| (per element), one row per kind of check.
 struct Tol { double abs, rel; };
 namespace tol {
+// gemv/linear with fp32 accumulation vs an fp64 reference on the same (widened) weights.
+inline constexpr Tol fp32_gemv{1e-5, 1e-5};
+// Same model run different ways in fp32 (RNN token by token, chunked prefill vs GPT mode).
+inline constexpr Tol fp32_modes{1e-5, 1e-5};
+// A model stored in bf16 / fp16 vs the same model in fp32: relative error in norm of the
+// logits (`rel`; weights rounded to 8 / 11 significant bits).
+inline constexpr Tol bf16_weights{0, 2e-2};
+inline constexpr Tol fp16_weights{0, 3e-3};
 inline constexpr Tol fp32_logits{1e-5, 1e-4};   // fp32 CPU vs fp64 reference, logits/state
 inline constexpr Tol fp32_exact{0, 0};
+// Finite differences (eps 1e-3, fp32 forward, double loss) vs an op's analytic backward:
+// per element abs + rel; `rel` is also the bound on the relative error in norm per tensor.
+inline constexpr Tol fd_grad{2e-3, 1e-2};
 }  // namespace tol
 
 // Max over elements of |got-ref| - (abs + rel*|ref|); <= 0 means within tolerance.

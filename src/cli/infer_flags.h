@@ -1,0 +1,61 @@
+// infer_flags.h — flags shared by `rwkv generate` and `rwkv chat`: model loading (--model,
+// --dtype, --threads, --tokenizer) and the sampler (official PIPELINE_ARGS names).
+#pragma once
+#include <CLI/CLI.hpp>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "infer/generate.h"
+#include "infer/runner.h"
+#include "tokenizer/tokenizer.h"
+
+namespace rwkv::cli {
+
+struct InferFlags {
+  std::string model, dtype, tokenizer = "world";
+  int threads = 0;
+  int64_t seed = -1;
+  GenerateConfig gen;
+
+  void add_model(CLI::App& app) {
+    app.add_option("--model", model, "model file (.pth or .safetensors)")->required();
+    app.add_option("--dtype", dtype, "convert weights at load: fp32, bf16 or fp16 (default: as stored)");
+    app.add_option("--threads", threads, "CPU threads (default: all cores)");
+    app.add_option("--tokenizer", tokenizer, "world (default), bytes, or a vocab .txt / tokenizer.json path");
+  }
+  void add_sampler(CLI::App& app) {
+    SamplerArgs& a = gen.args;
+    app.add_option("--temperature", a.temperature, "sampling temperature (0 = greedy)")->capture_default_str();
+    app.add_option("--top_p", a.top_p, "top-p cutoff in [0, 1]")->capture_default_str();
+    app.add_option("--top_k", a.top_k, "keep the k most likely tokens (0 = off)")->capture_default_str();
+    app.add_option("--alpha_frequency", a.alpha_frequency, "frequency penalty")->capture_default_str();
+    app.add_option("--alpha_presence", a.alpha_presence, "presence penalty")->capture_default_str();
+    app.add_option("--alpha_decay", a.alpha_decay, "decay of the penalties per token")->capture_default_str();
+    app.add_option("--token_ban", a.token_ban, "token ids never sampled (comma-separated or repeated)")->delimiter(',');
+    app.add_option("--token_stop", a.token_stop, "token ids that end generation")->delimiter(',');
+    app.add_option("--stop", gen.stop, "stop string (repeatable); the output ends before it");
+    app.add_option("--seed", seed, "random seed (default: random); the same seed gives the same text");
+    app.add_option("--chunk_len", a.chunk_len, "prompt chunk length for prefill")->capture_default_str();
+  }
+
+  std::unique_ptr<Runner> load() const {
+    RunnerOptions o;
+    o.threads = threads;
+    if (!dtype.empty()) {
+      DType d;
+      if (!dtype_from_name(dtype, &d) || (d != DType::F32 && d != DType::BF16 && d != DType::F16))
+        fail("cli", "--dtype must be fp32, bf16 or fp16, got '{}'", dtype);
+      o.dtype = d;
+    }
+    return load_runner(model, o);
+  }
+  uint32_t seed_value() const {
+    if (seed >= 0) return uint32_t(seed & 0xffffffff);
+    return std::random_device{}();
+  }
+};
+
+}  // namespace rwkv::cli

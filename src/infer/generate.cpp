@@ -1,0 +1,110 @@
+// generate.cpp — see generate.h.
+#include "infer/generate.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/error.h"
+#include "infer/text_stream.h"
+
+namespace rwkv {
+
+const char* stop_reason_name(StopReason r) {
+  switch (r) {
+    case StopReason::Length: return "length";
+    case StopReason::TokenStop: return "token_stop";
+    case StopReason::StopString: return "stop";
+  }
+  return "?";
+}
+
+GenerateResult generate(Session& s, const Tokenizer& tok, const std::vector<int32_t>& prompt,
+                        const GenerateConfig& cfg, Rng& rng, const TextCallback& on_text) {
+  const int V = s.runner().vocab_size();
+  const SamplerArgs& a = cfg.args;
+  a.validate(V);
+  if (cfg.max_tokens < 0) fail("sampler", "the number of tokens to generate must be >= 0, got {}", cfg.max_tokens);
+  s.set_chunk_len(a.chunk_len);
+  if (!prompt.empty()) s.feed(prompt);
+  if (!s.has_logits())
+    fail("generate", "empty prompt: give a non-empty prompt (or a state file saved with logits)");
+
+  const int tok_v = std::min(V, int(tok.vocab_size()));
+  GenerateResult res;
+  Occurrence occ;
+  Utf8Stream utf8;
+  StopMatcher stop(cfg.stop);
+  auto emit = [&](const std::string& bytes, bool final) {
+    std::string t = utf8.push(bytes);
+    if (final) t += utf8.flush();
+    std::string out = stop.push(t);
+    if (final) out += stop.flush();
+    if (!out.empty()) {
+      res.text += out;
+      if (on_text) on_text(out);
+    }
+  };
+  std::vector<float> lg(V);
+  for (int i = 0; i < cfg.max_tokens; i++) {
+    const std::vector<float>& out = s.logits();
+    std::copy(out.begin(), out.end(), lg.begin());
+    for (int n = tok_v; n < V; n++) lg[n] = -INFINITY;  // the tokenizer cannot decode these
+    for (int32_t n : a.token_ban) lg[n] -= cfg.ban_penalty;
+    occ.penalise(lg.data(), a.alpha_presence, a.alpha_frequency);
+    int32_t token = sample_logits(lg.data(), V, a.temperature, a.top_p, a.top_k, rng);
+    if (std::find(a.token_stop.begin(), a.token_stop.end(), token) != a.token_stop.end()) {
+      res.reason = StopReason::TokenStop;
+      break;
+    }
+    res.tokens.push_back(token);
+    s.feed(&token, 1);
+    std::string bytes = tok.decode(&token, 1);
+    occ.add(token, cfg.light_weights ? occurrence_weight(bytes) : 1.0, a.alpha_decay);
+    emit(bytes, false);
+    if (stop.stopped()) {
+      res.reason = StopReason::StopString;
+      break;
+    }
+  }
+  emit("", true);
+  return res;
+}
+
+GenerateConfig chat_defaults() {
+  GenerateConfig c;
+  c.args.temperature = 1.0f;
+  c.args.top_p = 0.3f;
+  c.args.alpha_presence = 0.5;
+  c.args.alpha_frequency = 0.5;
+  c.args.alpha_decay = 0.996;
+  c.args.token_ban = {0};
+  c.ban_penalty = 1e10f;
+  c.light_weights = false;
+  c.max_tokens = 1000;
+  c.stop = {"\n\n"};
+  return c;
+}
+
+std::string chat_clean_message(const std::string& msg) {
+  std::string m;
+  for (size_t i = 0; i < msg.size(); i++) {
+    if (msg[i] == '\r' && i + 1 < msg.size() && msg[i + 1] == '\n') continue;
+    if (msg[i] == '\n' && !m.empty() && m.back() == '\n') continue;
+    m += msg[i];
+  }
+  auto ws = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; };
+  size_t b = 0, e = m.size();
+  while (b < e && ws(m[b])) b++;
+  while (e > b && ws(m[e - 1])) e--;
+  return m.substr(b, e - b);
+}
+
+GenerateResult chat_turn(Session& s, const Tokenizer& tok, const std::string& msg,
+                         const GenerateConfig& cfg, Rng& rng, const TextCallback& on_text) {
+  std::string m = chat_clean_message(msg);
+  if (m.empty()) fail("chat", "empty message: please say something");
+  std::vector<int32_t> p = tok.encode("User: " + m + "\n\nAssistant:");
+  return generate(s, tok, p, cfg, rng, on_text);
+}
+
+}  // namespace rwkv

@@ -1,0 +1,52 @@
+// generate.h — the generation loop of the official PIPELINE.generate (bans, occurrence
+// penalties, sample_logits, token_stop), streamed as complete UTF-8 and cut at stop strings;
+// and the World-format chat turn built on it.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "infer/sampler.h"
+#include "infer/session.h"
+#include "tokenizer/tokenizer.h"
+
+namespace rwkv {
+
+struct GenerateConfig {
+  SamplerArgs args;
+  int max_tokens = 100;            // token_count
+  std::vector<std::string> stop;   // stop strings: the text ends before the first one
+  bool light_weights = true;       // generate(): " \t0-9" tokens count 0 in occurrences; chat: all 1
+  float ban_penalty = INFINITY;    // subtracted from banned logits (chat bans token 0 with 1e10)
+};
+
+enum class StopReason { Length, TokenStop, StopString };
+const char* stop_reason_name(StopReason r);  // "length", "token_stop", "stop"
+
+struct GenerateResult {
+  std::string text;              // emitted text (cut before a stop string)
+  std::vector<int32_t> tokens;   // sampled tokens (without a token_stop token)
+  StopReason reason = StopReason::Length;
+};
+
+using TextCallback = std::function<void(const std::string&)>;
+
+// Feeds `prompt` to the session (it may be empty when the session already has logits), then
+// samples up to max_tokens tokens. Each sampled token (not a token_stop one) is queued in the
+// session, so the session's state afterwards covers prompt + output. Ids the tokenizer cannot
+// decode (>= its vocab size) are never sampled. on_text receives the text as it completes.
+GenerateResult generate(Session& s, const Tokenizer& tok, const std::vector<int32_t>& prompt,
+                        const GenerateConfig& cfg, Rng& rng, const TextCallback& on_text = {});
+
+// Chat defaults of the official chat demo: temperature 1, top_p 0.3, presence 0.5,
+// frequency 0.5, decay 0.996, token 0 banned, stop at "\n\n".
+GenerateConfig chat_defaults();
+// One chat turn: feeds "User: <msg>\n\nAssistant:" (msg trimmed, blank lines collapsed) and
+// generates the reply up to "\n\n" (the reply's "\n\n" stays in the state, as the official).
+// Throws "[chat] empty message" for an empty msg.
+GenerateResult chat_turn(Session& s, const Tokenizer& tok, const std::string& msg,
+                         const GenerateConfig& cfg, Rng& rng, const TextCallback& on_text = {});
+std::string chat_clean_message(const std::string& msg);  // trimmed, "\n+" -> "\n", "\r\n" -> "\n"
+
+}  // namespace rwkv

@@ -1,0 +1,198 @@
+// legacy_common.cpp — see legacy_common.h.
+#include "model/legacy_common.h"
+
+#include <cblas.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "core/error.h"
+
+namespace rwkv::legacy {
+
+static Shape squeeze(const Shape& s) {
+  Shape r;
+  for (auto d : s)
+    if (d != 1) r.push_back(d);
+  return r;
+}
+
+const Tensor& Weights::at(const std::string& name) const {
+  const Tensor* t = sd_.find(name);
+  if (!t) fail("model", "{}: missing tensor '{}'", source_, name);
+  return *t;
+}
+
+const float* Weights::get(const std::string& name, const Shape& squeezed) {
+  const Tensor& t = at(name);
+  if (squeeze(t.shape) != squeeze(squeezed))
+    fail("model", "{}: tensor '{}' has shape {}, expected {}", source_, name, shape_str(t.shape),
+         shape_str(squeezed));
+  if (t.dtype == DType::F32) return t.ptr<float>();
+  if (t.dtype != DType::BF16 && t.dtype != DType::F16 && t.dtype != DType::F64)
+    fail("model", "{}: tensor '{}' has dtype {}, expected a float type", source_, name, dtype_name(t.dtype));
+  owned_.push_back(t.to(DType::F32));
+  return owned_.back().ptr<float>();
+}
+
+void Common::load(Weights& w, int n_layer, int n_embd, int vocab) {
+  L = n_layer, C = n_embd, V = vocab;
+  emb = w.get("emb.weight", {V, C});
+  ln0_w = w.get("blocks.0.ln0.weight", {C});
+  ln0_b = w.get("blocks.0.ln0.bias", {C});
+  ln_out_w = w.get("ln_out.weight", {C});
+  ln_out_b = w.get("ln_out.bias", {C});
+  head = w.get("head.weight", {V, C});
+}
+
+void layer_norm(const float* x, int64_t T, int C, const float* w, const float* b, float* y) {
+#pragma omp parallel for if (T > 4)
+  for (int64_t t = 0; t < T; t++) {
+    const float* xt = x + t * C;
+    float* yt = y + t * C;
+    double mean = 0, var = 0;
+    for (int c = 0; c < C; c++) mean += xt[c];
+    mean /= C;
+    for (int c = 0; c < C; c++) var += (xt[c] - mean) * (xt[c] - mean);
+    float rstd = float(1.0 / std::sqrt(var / C + 1e-5));
+    float m = float(mean);
+    for (int c = 0; c < C; c++) yt[c] = (xt[c] - m) * rstd * w[c] + b[c];
+  }
+}
+
+void group_norm(float* x, int64_t T, int H, int N, const float* w, const float* b, float eps) {
+#pragma omp parallel for collapse(2) if (T * H > 16)
+  for (int64_t t = 0; t < T; t++) {
+    for (int h = 0; h < H; h++) {
+      float* p = x + (t * H + h) * N;
+      double mean = 0, var = 0;
+      for (int i = 0; i < N; i++) mean += p[i];
+      mean /= N;
+      for (int i = 0; i < N; i++) var += (p[i] - mean) * (p[i] - mean);
+      float rstd = float(1.0 / std::sqrt(var / N + eps));
+      float m = float(mean);
+      const float* wh = w + h * N;
+      const float* bh = b + h * N;
+      for (int i = 0; i < N; i++) p[i] = (p[i] - m) * rstd * wh[i] + bh[i];
+    }
+  }
+}
+
+void linear(const float* x, int64_t T, int in, const float* W, int out, float* y) {
+  if (T == 1)
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, out, in, 1.f, W, in, x, 1, 0.f, y, 1);
+  else
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(T), out, in, 1.f, x, in, W, in, 0.f, y, out);
+}
+
+void matmul_io(const float* x, int64_t T, int in, const float* W, int out, float* y) {
+  if (T == 1)
+    cblas_sgemv(CblasRowMajor, CblasTrans, in, out, 1.f, W, out, x, 1, 0.f, y, 1);
+  else
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(T), out, in, 1.f, x, in, W, out, 0.f, y, out);
+}
+
+void token_shift(const float* xx, int64_t T, int C, float* last, float* prev) {
+  std::memcpy(prev, last, sizeof(float) * C);
+  if (T > 1) std::memcpy(prev + C, xx, sizeof(float) * C * (T - 1));
+  std::memcpy(last, xx + (T - 1) * C, sizeof(float) * C);
+}
+
+void embed(const Common& m, const int32_t* tokens, int64_t T, float* x) {
+  for (int64_t t = 0; t < T; t++) {
+    if (tokens[t] < 0 || tokens[t] >= m.V)
+      fail("infer", "token id {} at position {} is outside the model's vocabulary (size {})", tokens[t], t, m.V);
+    std::memcpy(x + t * m.C, m.emb + int64_t(tokens[t]) * m.C, sizeof(float) * m.C);
+  }
+  layer_norm(x, T, m.C, m.ln0_w, m.ln0_b, x);
+}
+
+void head(const Common& m, const float* x, int64_t T, float* logits, bool all_logits) {
+  if (!logits) return;
+  int64_t rows = all_logits ? T : 1;
+  const float* src = all_logits ? x : x + (T - 1) * m.C;
+  std::vector<float> xn(size_t(rows) * m.C);
+  layer_norm(src, rows, m.C, m.ln_out_w, m.ln_out_b, xn.data());
+  linear(xn.data(), rows, m.C, m.head, m.V, logits);
+}
+
+std::vector<float> one_minus(const float* mix, int n) {
+  std::vector<float> r(n);
+  for (int i = 0; i < n; i++) r[i] = 1.f - mix[i];
+  return r;
+}
+
+void ChannelMix::load(Weights& w, const std::string& b, int C, int F_, bool maa) {
+  F = F_;
+  ln_w = w.get(b + "ln2.weight", {C});
+  ln_b = w.get(b + "ln2.bias", {C});
+  if (maa) {
+    const float* mk = w.get(b + "ffn.time_maa_k", {C});
+    const float* mr = w.get(b + "ffn.time_maa_r", {C});
+    ck.assign(mk, mk + C);
+    cr.assign(mr, mr + C);
+  } else {
+    ck = one_minus(w.get(b + "ffn.time_mix_k", {C}), C);
+    cr = one_minus(w.get(b + "ffn.time_mix_r", {C}), C);
+  }
+  k = w.get(b + "ffn.key.weight", {F, C});
+  r = w.get(b + "ffn.receptance.weight", {C, C});
+  v = w.get(b + "ffn.value.weight", {C, F});
+}
+
+void ChannelMix::forward(float* x, int64_t T, int C, float* ffn_x) const {
+  const size_t TC = size_t(T) * C;
+  std::vector<float> xx(TC), sx(TC), kx(TC), rx(TC), kf(size_t(T) * F);
+  layer_norm(x, T, C, ln_w, ln_b, xx.data());
+  token_shift(xx.data(), T, C, ffn_x, sx.data());
+  for (int64_t t = 0; t < T; t++)
+    for (int c = 0; c < C; c++) {
+      size_t o = size_t(t) * C + c;
+      float d = sx[o] - xx[o];
+      kx[o] = xx[o] + d * ck[c];
+      rx[o] = xx[o] + d * cr[c];
+    }
+  linear(kx.data(), T, C, k, F, kf.data());
+  for (float& e : kf) e = e > 0 ? e * e : 0.f;
+  linear(kf.data(), T, F, v, C, kx.data());
+  linear(rx.data(), T, C, r, C, sx.data());
+  for (size_t o = 0; o < TC; o++) x[o] += sigmoidf(sx[o]) * kx[o];
+}
+
+void wkv5_forward(int64_t T, int H, int N, const float* r, const float* k, const float* v,
+                  const float* w, bool w_per_token, const float* u, float* S, float* y) {
+  const int64_t HN = int64_t(H) * N;
+#pragma omp parallel for if (H > 1 && T * N >= 256)
+  for (int h = 0; h < H; h++) {
+    float* s = S + int64_t(h) * N * N;
+    const float* uh = u + int64_t(h) * N;
+    for (int64_t t = 0; t < T; t++) {
+      const int64_t o = t * HN + int64_t(h) * N;
+      const float *rt = r + o, *kt = k + o, *vt = v + o;
+      const float* wt = w + (w_per_token ? o : int64_t(h) * N);
+      float ruk = 0;
+      for (int j = 0; j < N; j++) ruk += rt[j] * uh[j] * kt[j];
+      for (int i = 0; i < N; i++) {
+        float* si = s + int64_t(i) * N;
+        const float vi = vt[i];
+        float acc = 0;
+        for (int j = 0; j < N; j++) {
+          acc += rt[j] * si[j];
+          si[j] = si[j] * wt[j] + vi * kt[j];
+        }
+        y[o + i] = acc + vi * ruk;
+      }
+    }
+  }
+}
+
+float* state_f32(StateDict& st, const std::string& name, int64_t numel) {
+  const Tensor* t = st.find(name);
+  if (!t) fail("infer", "state has no tensor '{}'", name);
+  if (t->dtype != DType::F32 || t->numel() != numel)
+    fail("infer", "state tensor '{}' is {} {}, expected fp32 with {} elements", name, dtype_name(t->dtype),
+         shape_str(t->shape), numel);
+  return t->ptr<float>();
+}
+
+}  // namespace rwkv::legacy

@@ -1,0 +1,80 @@
+// legacy_common.h — pieces shared by the RWKV-4/5/6 CPU forward passes (rwkv4/5/6.cpp): fp32
+// weight views checked by name and shape, LayerNorm, GroupNorm, linear layers (OpenBLAS),
+// token shift, embedding and head, and typed access to a named RunnerState. fp32 compute.
+#pragma once
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace rwkv::legacy {
+
+// Weights of one model as fp32 (fp32 tensors are used in place, others converted once).
+class Weights {
+ public:
+  Weights(StateDict sd, std::string source) : sd_(std::move(sd)), source_(std::move(source)) {}
+  // The tensor `name`, whose shape with size-1 dims dropped must equal `squeezed`
+  // (throws "[model] <source>: ..." naming the key otherwise).
+  const float* get(const std::string& name, const Shape& squeezed);
+  bool has(const std::string& name) const { return sd_.has(name); }
+  const Tensor& at(const std::string& name) const;  // raw tensor; throws naming the source
+  const std::string& source() const { return source_; }
+
+ private:
+  StateDict sd_;
+  std::string source_;
+  std::vector<Tensor> owned_;
+};
+
+// Model-wide weights every version has.
+struct Common {
+  int L = 0, C = 0, V = 0;
+  const float *emb, *ln0_w, *ln0_b, *ln_out_w, *ln_out_b, *head;  // emb/head: (V, C)
+  void load(Weights& w, int n_layer, int n_embd, int vocab);
+};
+
+// y[t] = LayerNorm(x[t]) over C, eps 1e-5.  x, y: (T, C); may alias.
+void layer_norm(const float* x, int64_t T, int C, const float* w, const float* b, float* y);
+// In place over (T, H*N): each head's N values normalised, then * w + b (eps as given).
+void group_norm(float* x, int64_t T, int H, int N, const float* w, const float* b, float eps);
+// y (T, out) = x (T, in) @ W^T with W (out, in) as torch.nn.Linear stores it.
+void linear(const float* x, int64_t T, int in, const float* W, int out, float* y);
+// y (T, out) = x (T, in) @ W with W (in, out) (the LoRA matrices of RWKV-6).
+void matmul_io(const float* x, int64_t T, int in, const float* W, int out, float* y);
+// prev (T, C): row t = xx[t-1], row 0 = last (the state); then last = xx[T-1].
+void token_shift(const float* xx, int64_t T, int C, float* last, float* prev);
+// x (T, C) = ln0(emb[tokens]); throws "[infer] ..." for an id outside the vocabulary.
+void embed(const Common& m, const int32_t* tokens, int64_t T, float* x);
+// logits (T or 1, V) = head(ln_out(x)) for all rows or the last one.
+void head(const Common& m, const float* x, int64_t T, float* logits, bool all_logits);
+
+// Token-shift mix coefficients in one form for every version: input = xx + (prev - xx) * c,
+// c = 1 - time_mix_* (v4/v5) or c = time_maa_* (v6).
+std::vector<float> one_minus(const float* mix, int n);
+
+// The channel mix (RWKV-4/5/6 share it), applied in place to x (T, C):
+//   xx = ln2(x); k = xx + (prev-xx)*ck; r = xx + (prev-xx)*cr
+//   x += sigmoid(W_r·r) * W_v·relu(W_k·k)^2;  ffn_x (C) is the token-shift state.
+struct ChannelMix {
+  const float *ln_w, *ln_b;
+  std::vector<float> ck, cr;  // (C)
+  const float *k, *r, *v;     // (F, C), (C, C), (C, F)
+  int F = 0;
+  void load(Weights& w, const std::string& prefix, int C, int F, bool maa);  // prefix "blocks.i."
+  void forward(float* x, int64_t T, int C, float* ffn_x) const;
+};
+
+// RWKV-5/6 WKV over T tokens for H heads of size N, state S (H, N, N) [head, value i, key j]:
+//   y[t,h,i] = sum_j r[j] * (S[i][j] + u[j]*k[j]*v[i]);  S[i][j] = S[i][j]*w[j] + v[i]*k[j]
+// r, k, v, y: (T, H*N); u: (H*N); w: (T, H*N) when w_per_token, else (H*N) for every token.
+void wkv5_forward(int64_t T, int H, int N, const float* r, const float* k, const float* v,
+                  const float* w, bool w_per_token, const float* u, float* S, float* y);
+
+// fp32 data of state tensor `name`, checking its presence and element count.
+float* state_f32(StateDict& st, const std::string& name, int64_t numel);
+
+inline float sigmoidf(float x) { return 1.f / (1.f + std::exp(-x)); }
+
+}  // namespace rwkv::legacy
