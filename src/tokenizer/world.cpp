@@ -4,8 +4,6 @@
 
 #include <algorithm>
 #include <fstream>
-#include <map>
-#include <unordered_map>
 
 #include "core/error.h"
 #include "tokenizer/py_literal.h"
@@ -59,62 +57,53 @@ WorldTokenizer::WorldTokenizer(const std::vector<std::pair<int32_t, std::string>
 void WorldTokenizer::build(const std::vector<std::pair<int32_t, std::string>>& vocab) {
   // id -> bytes (a later line with the same id wins), then bytes -> id in first-seen id order
   // (a later id with the same bytes wins), as the official dicts do.
+  for (auto& [id, b] : vocab) vocab_size_ = std::max(vocab_size_, id + 1);
+  std::vector<const std::string*> id2tok(size_t(vocab_size_), nullptr);
   std::vector<int32_t> order;
-  std::unordered_map<int32_t, std::string> id2tok;
   for (auto& [id, b] : vocab) {
-    if (!id2tok.count(id)) order.push_back(id);
-    id2tok[id] = b;
-    vocab_size_ = std::max(vocab_size_, id + 1);
+    if (!id2tok[size_t(id)]) order.push_back(id);
+    id2tok[size_t(id)] = &b;
   }
-  std::map<std::string, int32_t> tok2id;  // sorted: lets the trie be built level by level
-  for (int32_t id : order) tok2id[id2tok[id]] = id;
-
   tok_off_.assign(size_t(vocab_size_), -1);
   tok_len_.assign(size_t(vocab_size_), 0);
   for (int32_t id : order) {
     tok_off_[size_t(id)] = int64_t(bytes_.size());
-    tok_len_[size_t(id)] = uint32_t(id2tok[id].size());
-    bytes_ += id2tok[id];
+    tok_len_[size_t(id)] = uint32_t(id2tok[size_t(id)]->size());
+    bytes_ += *id2tok[size_t(id)];
   }
+  // Tokens sorted by bytes (stable: for equal bytes the later id in `order` comes last and wins).
+  std::vector<int32_t> sorted(order);
+  std::stable_sort(sorted.begin(), sorted.end(), [&](int32_t a, int32_t b) { return token_bytes(a) < token_bytes(b); });
 
-  // Pointer trie first, then flattened breadth-first so that siblings are consecutive.
-  struct TNode {
-    int32_t token = -1;
-    std::map<uint8_t, int32_t> kids;
-  };
-  std::vector<TNode> t(1);
-  for (auto& [b, id] : tok2id) {
-    int32_t u = 0;
-    for (unsigned char c : b) {
-      auto it = t[size_t(u)].kids.find(c);
-      if (it == t[size_t(u)].kids.end()) {
-        t.emplace_back();
-        int32_t v = int32_t(t.size() - 1);
-        t[size_t(u)].kids[c] = v;
-        u = v;
-      } else {
-        u = it->second;
+  // Breadth-first trie straight from the sorted list: the nodes of depth d+1 are the distinct
+  // (d+1)-byte prefixes in sorted order, so each node's children come out consecutive.
+  nodes_.assign(1, Node{});
+  label_.assign(1, 0);
+  std::vector<int32_t> active(sorted), cur(size_t(vocab_size_), 0), next_active;
+  for (size_t d = 0; !active.empty(); ++d) {
+    int32_t prev_parent = -1, made = -1;
+    int prev_byte = -1;
+    next_active.clear();
+    for (int32_t id : active) {
+      std::string_view t = token_bytes(id);
+      int32_t p = cur[size_t(id)];
+      int b = (unsigned char)t[d];
+      if (p != prev_parent || b != prev_byte) {
+        made = int32_t(nodes_.size());
+        nodes_.push_back(Node{});
+        label_.push_back(uint8_t(b));
+        Node& pn = nodes_[size_t(p)];
+        if (pn.count == 0) pn.first = made;
+        if (pn.count == UINT16_MAX) fail("tokenizer", "{}: trie node with too many children", name_);
+        ++pn.count;
+        prev_parent = p;
+        prev_byte = b;
       }
+      cur[size_t(id)] = made;
+      if (t.size() == d + 1) nodes_[size_t(made)].token = id;  // equal bytes: the later id wins
+      else next_active.push_back(id);
     }
-    t[size_t(u)].token = id;
-  }
-  nodes_.assign(t.size(), Node{});
-  label_.assign(t.size(), 0);
-  std::vector<int32_t> queue{0}, newidx(t.size(), -1);
-  newidx[0] = 0;
-  int32_t next = 1;
-  for (size_t qi = 0; qi < queue.size(); ++qi) {
-    int32_t old = queue[qi];
-    Node& n = nodes_[size_t(newidx[size_t(old)])];
-    n.token = t[size_t(old)].token;
-    n.first = next;
-    n.count = uint16_t(t[size_t(old)].kids.size());
-    for (auto& [c, kid] : t[size_t(old)].kids) {
-      newidx[size_t(kid)] = next;
-      label_[size_t(next)] = c;
-      ++next;
-      queue.push_back(kid);
-    }
+    active.swap(next_active);
   }
   // Dense rows for busy nodes: a scan over more than a few labels costs more than a lookup.
   for (size_t i = 0; i < nodes_.size(); ++i) {
