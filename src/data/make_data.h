@@ -30,7 +30,8 @@ struct MakeDataResult {
   uint64_t text_bytes = 0;       // UTF-8 bytes of all texts tokenized (n_epoch passes)
   uint64_t magic_prime = 0;      // 0 when tokens < 3*ctx_len
   uint64_t seed = 0;             // the shuffle seed used
-  double seconds = 0;
+  double seconds = 0;             // the whole job, tokenizer load and read-back included
+  double build_seconds = 0;       // tokenizing and writing only
 };
 
 // Prints make_data.py's lines to `out` (nullptr: silent). Throws "[make-data] <file>:<line>: ..."
