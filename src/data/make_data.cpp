@@ -121,8 +121,6 @@ void process(const Tokenizer& tok, const WorldTokenizer* world, const char* data
   s.tokens.back() = 0;  // end of document
 }
 
-std::string default_prefix(const std::string& input) { return fs::path(input).stem().string(); }
-
 // make_data.py's tokenizer.decode: the text, or U+FFFD when the bytes are not valid UTF-8.
 std::string preview(const Tokenizer& tok, const uint16_t* t, size_t n) {
   std::vector<int32_t> ids(t, t + n);
@@ -136,6 +134,10 @@ std::string preview(const Tokenizer& tok, const uint16_t* t, size_t n) {
 
 }  // namespace
 
+std::string make_data_prefix(const MakeDataOptions& opt) {
+  return opt.out_prefix.empty() ? fs::path(opt.input).stem().string() : opt.out_prefix;
+}
+
 MakeDataResult make_data(const MakeDataOptions& opt, std::FILE* out) {
   auto t0 = std::chrono::steady_clock::now();
   auto say = [&](const std::string& s) {
@@ -148,7 +150,7 @@ MakeDataResult make_data(const MakeDataOptions& opt, std::FILE* out) {
   if (opt.n_epoch < 1) fail("make-data", "N_EPOCH must be at least 1, got {}", opt.n_epoch);
   if (opt.ctx_len < 1) fail("make-data", "CTX_LEN must be at least 1, got {}", opt.ctx_len);
   MakeDataResult res;
-  res.prefix = opt.out_prefix.empty() ? default_prefix(in) : opt.out_prefix;
+  res.prefix = make_data_prefix(opt);
   const std::string name = res.prefix;
   auto tok = make_tokenizer(opt.tokenizer);
   if (tok->vocab_size() > 65536)
