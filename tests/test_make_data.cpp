@@ -45,6 +45,9 @@ TEST(MakeDataCli, DemoIsByteIdenticalToMakeDataPy) {
   EXPECT_NE(r.out.find(std::string(70, '-') + "[demo idx 0 sz 790]\nSystem: You are an AI assistant."),
             std::string::npos);
   EXPECT_NE(r.out.find("[demo idx 181 sz 121]"), std::string::npos);
+  // Progress and the summary go to stderr, not into the make_data.py lines.
+  EXPECT_NE(r.err.find("make-data: 0.3 MB / 100%"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("182 documents, 66833 tokens"), std::string::npos) << r.err;
   // Nothing else was left in the folder.
   auto n = std::distance(std::filesystem::directory_iterator(t.path), std::filesystem::directory_iterator());
   EXPECT_EQ(n, 2);

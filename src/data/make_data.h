@@ -30,8 +30,12 @@ struct MakeDataResult {
   uint64_t text_bytes = 0;       // UTF-8 bytes of all texts tokenized (n_epoch passes)
   uint64_t magic_prime = 0;      // 0 when tokens < 3*ctx_len
   uint64_t seed = 0;             // the shuffle seed used
-  double seconds = 0;
+  double seconds = 0;             // the whole job, tokenizer load and read-back included
+  double build_seconds = 0;       // tokenizing and writing only
 };
+
+// The prefix make_data() writes to: opt.out_prefix, else the input's name without extension.
+std::string make_data_prefix(const MakeDataOptions& opt);
 
 // Prints make_data.py's lines to `out` (nullptr: silent). Throws "[make-data] <file>:<line>: ..."
 // for bad input (unreadable file, invalid UTF-8 or JSON, missing or non-string "text", a text

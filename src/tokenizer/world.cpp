@@ -3,6 +3,7 @@
 #include "tokenizer/world.h"
 
 #include <algorithm>
+#include <cstring>
 #include <fstream>
 
 #include "core/error.h"
@@ -77,8 +78,9 @@ void WorldTokenizer::build(const std::vector<std::pair<int32_t, std::string>>& v
 
   // Breadth-first trie straight from the sorted list: the nodes of depth d+1 are the distinct
   // (d+1)-byte prefixes in sorted order, so each node's children come out consecutive.
-  nodes_.assign(1, Node{});
-  label_.assign(1, 0);
+  std::vector<Node> nodes(1);
+  std::vector<uint16_t> count(1, 0);
+  std::vector<uint8_t> label(1, 0);
   std::vector<int32_t> active(sorted), cur(size_t(vocab_size_), 0), next_active;
   for (size_t d = 0; !active.empty(); ++d) {
     int32_t prev_parent = -1, made = -1;
@@ -89,30 +91,45 @@ void WorldTokenizer::build(const std::vector<std::pair<int32_t, std::string>>& v
       int32_t p = cur[size_t(id)];
       int b = (unsigned char)t[d];
       if (p != prev_parent || b != prev_byte) {
-        made = int32_t(nodes_.size());
-        nodes_.push_back(Node{});
-        label_.push_back(uint8_t(b));
-        Node& pn = nodes_[size_t(p)];
-        if (pn.count == 0) pn.first = made;
-        if (pn.count == UINT16_MAX) fail("tokenizer", "{}: trie node with too many children", name_);
-        ++pn.count;
+        made = int32_t(nodes.size());
+        nodes.push_back(Node{});
+        count.push_back(0);
+        label.push_back(uint8_t(b));
+        if (count[size_t(p)]++ == 0) nodes[size_t(p)].first = made;
         prev_parent = p;
         prev_byte = b;
       }
       cur[size_t(id)] = made;
-      if (t.size() == d + 1) nodes_[size_t(made)].token = id;  // equal bytes: the later id wins
+      if (t.size() == d + 1) nodes[size_t(made)].token = id;  // equal bytes: the later id wins
       else next_active.push_back(id);
     }
     active.swap(next_active);
   }
-  // Dense rows for busy nodes: a scan over more than a few labels costs more than a lookup.
-  for (size_t i = 0; i < nodes_.size(); ++i) {
-    Node& n = nodes_[i];
-    if (n.count <= 6 && i != 0) continue;
-    n.dense = int32_t(dense_.size() / 256);
-    dense_.resize(dense_.size() + 256, -1);
-    for (int k = 0; k < n.count; ++k) dense_[size_t(n.dense) * 256 + label_[size_t(n.first + k)]] = n.first + k;
+  for (int b = 0; b < 256; ++b) root_[b] = -1;
+  for (int k = 0; k < count[0]; ++k) root_[label[size_t(nodes[0].first + k)]] = nodes[0].first + k;
+  for (size_t i = 1; i < nodes.size(); ++i) {
+    Node& n = nodes[i];
+    if (count[i] <= 7) {
+      n.count = uint8_t(count[i]);
+      for (int k = 0; k < count[i]; ++k) n.lab[k] = label[size_t(n.first + k)];
+      continue;
+    }
+    Bitmap m{};
+    for (int k = 0; k < count[i]; ++k) {
+      uint8_t c = label[size_t(n.first + k)];
+      m.w[c >> 6] |= uint64_t(1) << (c & 63);
+    }
+    for (int w = 1; w < 4; ++w) m.cum[w] = uint8_t(m.cum[w - 1] + __builtin_popcountll(m.w[w - 1]));
+    uint32_t row = uint32_t(bitmaps_.size());
+    bitmaps_.push_back(m);
+    n.count = kBitmap;
+    std::memcpy(n.lab, &row, 4);
   }
+  nodes_ = std::move(nodes);
+  pair_.assign(65536, -1);
+  for (int a = 0; a < 256; ++a)
+    if (root_[a] >= 0)
+      for (int b = 0; b < 256; ++b) pair_[size_t(a) << 8 | size_t(b)] = child(nodes_[size_t(root_[a])], uint8_t(b));
 }
 
 void WorldTokenizer::no_token(std::string_view text, size_t pos) const {
@@ -123,15 +140,24 @@ void WorldTokenizer::encode_append(std::string_view text, std::vector<int32_t>& 
   auto p = reinterpret_cast<const uint8_t*>(text.data());
   const size_t n = text.size();
   const Node* nodes = nodes_.data();
-  const int32_t* root = dense_.data();  // the root always has dense row 0
   size_t i = 0;
   while (i < n) {
-    int32_t u = root[p[i]];
+    int32_t u = root_[p[i]];
     if (u < 0) no_token(text, i);
     int32_t best = nodes[u].token;
     size_t j = i + 1, best_end = best >= 0 ? j : i;
+    if (j < n) {  // the first two bytes in one lookup
+      int32_t v = pair_[size_t(p[i]) << 8 | p[j]];
+      if (v < 0) goto emit;
+      u = v;
+      ++j;
+      if (nodes[u].token >= 0) {
+        best = nodes[u].token;
+        best_end = j;
+      }
+    }
     while (j < n) {
-      int32_t v = child(u, p[j]);
+      int32_t v = child(nodes[u], p[j]);
       if (v < 0) break;
       u = v;
       ++j;
@@ -140,6 +166,7 @@ void WorldTokenizer::encode_append(std::string_view text, std::vector<int32_t>& 
         best_end = j;
       }
     }
+  emit:
     if (best_end == i) no_token(text, i);
     out.push_back(best);
     i = best_end;
@@ -153,9 +180,20 @@ std::vector<int32_t> WorldTokenizer::encode(std::string_view text) const {
   return out;
 }
 
-std::string_view WorldTokenizer::token_bytes(int32_t id) const {
-  if (id < 0 || id >= vocab_size_ || tok_off_[size_t(id)] < 0) return {};
-  return std::string_view(bytes_).substr(size_t(tok_off_[size_t(id)]), tok_len_[size_t(id)]);
+bool WorldTokenizer::round_trips(const int32_t* ids, size_t n, std::string_view text) const {
+  const char* t = text.data();
+  size_t pos = 0, len = text.size();
+  for (size_t k = 0; k < n; ++k) {
+    int32_t id = ids[k];
+    if (id < 0 || id >= vocab_size_ || tok_off_[size_t(id)] < 0) return false;
+    const char* b = bytes_.data() + tok_off_[size_t(id)];
+    uint32_t l = tok_len_[size_t(id)];
+    if (l > len - pos) return false;
+    for (uint32_t c = 0; c < l; ++c)
+      if (b[c] != t[pos + c]) return false;
+    pos += l;
+  }
+  return pos == len;
 }
 
 std::string WorldTokenizer::decode(const int32_t* ids, size_t n) const {
