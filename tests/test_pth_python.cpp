@@ -1,6 +1,8 @@
 // test_pth_python.cpp — .pth files written by someone else: Python's own pickle (protocol 2 and
 // 4: FRAME, SHORT_BINUNICODE, MEMOIZE, STACK_GLOBAL) and zipfile (no 64-byte alignment, so
 // records are copied rather than mapped when misaligned), with stand-ins for torch's classes.
+#include <fmt/format.h>
+
 #include <fstream>
 
 #include "io/model_file.h"
