@@ -172,3 +172,32 @@ TEST(InferRwkv7, ForwardCliMatchesFixture) {
   EXPECT_NE(bad.err.find("missing.pth"), std::string::npos) << bad.err;
   EXPECT_FALSE(std::filesystem::exists(d / "o2.safetensors"));
 }
+
+TEST(InferRwkv7, ForwardCliOnBf16AndFp16StoredModels) {
+  // `rwkv convert` stores the fixture model in bf16 / fp16; `rwkv forward` runs the stored file
+  // (no --dtype) and lands within the rounding of those weights of the fp32 logits.
+  Fixture f;
+  TempDir d;
+  StateDict in;
+  Tensor tk = Tensor::empty(DType::I64, {f.B, f.T});
+  for (int64_t i = 0; i < f.B * f.T; i++) tk.ptr<int64_t>()[i] = f.inputs[i];
+  in.set("tokens", tk);
+  save_safetensors(d / "in.safetensors", in);
+  auto ref = run_cli("forward --model " + fixture(kModel) + " --tokens " + (d / "in.safetensors") + " --out " +
+                     (d / "ref.safetensors"));
+  ASSERT_EQ(ref.status, 0) << ref.err;
+  auto lref = load_safetensors(d / "ref.safetensors").at("logits").to_f32_vec();
+  for (auto [dt, tol] : {std::pair{std::string("bf16"), tol::bf16_weights}, std::pair{std::string("fp16"), tol::fp16_weights}}) {
+    for (std::string ext : {".pth", ".safetensors"}) {
+      std::string m = d / ("m_" + dt + ext);
+      auto c = run_cli("convert " + fixture(kModel) + " " + m + " --dtype " + dt);
+      ASSERT_EQ(c.status, 0) << c.err;
+      ASSERT_EQ(load_model_file(m).at("head.weight").dtype, dt == "bf16" ? DType::BF16 : DType::F16);
+      auto r = run_cli("forward --model " + m + " --tokens " + (d / "in.safetensors") + " --out " + (d / "o.safetensors"));
+      ASSERT_EQ(r.status, 0) << r.err;
+      double e = rel_norm_err(load_safetensors(d / "o.safetensors").at("logits").to_f32_vec(), lref);
+      EXPECT_LE(e, tol.rel) << dt << ext;
+      EXPECT_GT(e, 0.0) << dt << ext;
+    }
+  }
+}
