@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <nlohmann/json.hpp>
+
 #include "data/binidx.h"
 #include "data/make_data.h"
 #include "data/make_data_shuffle.h"
@@ -45,6 +47,9 @@ TEST(MakeDataCli, DemoIsByteIdenticalToMakeDataPy) {
   EXPECT_NE(r.out.find(std::string(70, '-') + "[demo idx 0 sz 790]\nSystem: You are an AI assistant."),
             std::string::npos);
   EXPECT_NE(r.out.find("[demo idx 181 sz 121]"), std::string::npos);
+  // Progress and the summary go to stderr, not into the make_data.py lines.
+  EXPECT_NE(r.err.find("make-data: 0.3 MB / 100%"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("182 documents, 66833 tokens"), std::string::npos) << r.err;
   // Nothing else was left in the folder.
   auto n = std::distance(std::filesystem::directory_iterator(t.path), std::filesystem::directory_iterator());
   EXPECT_EQ(n, 2);
@@ -154,4 +159,31 @@ TEST(MakeData, LinesAsPythonReadsThem) {
   std::vector<uint16_t> got(r.tokens(), r.tokens() + r.num_tokens());
   std::vector<uint16_t> want{'a', 0, 'b', '\n', 0xC3, 0xA9, 0xF0, 0x9F, 0x98, 0x80, 0, 'c', 0, 'e', 0};
   EXPECT_EQ(got, want);  // duplicate keys: the last one wins, as json.loads
+}
+
+TEST(MakeData, OfficialTokenizerCasesBecomeDocuments) {
+  // world_cases.jsonl has {"text", "ids"} per line: each line becomes one document, ids + [0].
+  TempDir t;
+  MakeDataOptions o;
+  o.input = fixture("tokenizer/world_cases.jsonl");
+  o.ctx_len = 16;
+  o.shuffle = false;
+  o.threads = 2;
+  o.progress = false;
+  o.out_prefix = t / "cases";
+  make_data(o, nullptr);
+  BinidxReader r(t / "cases");
+  std::ifstream f(o.input);
+  std::string line;
+  size_t i = 0;
+  while (std::getline(f, line)) {
+    auto ids = nlohmann::json::parse(line)["ids"].get<std::vector<int32_t>>();
+    ids.push_back(0);
+    ASSERT_LT(i, r.num_docs());
+    std::vector<int32_t> got(r.tokens() + r.doc_offset(i), r.tokens() + r.doc_offset(i) + r.doc_length(i));
+    EXPECT_EQ(got, ids) << "line " << i + 1;
+    ++i;
+  }
+  EXPECT_EQ(i, 229u);
+  EXPECT_EQ(r.num_docs(), 229u);
 }

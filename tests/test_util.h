@@ -51,6 +51,10 @@ inline constexpr Tol fd_grad{2e-3, 1e-2};
 inline constexpr Tol fp32_grads{0, 1e-4};
 // Whole-model finite differences (eps 3e-3, fp32 forward) on a tiny random RWKV-7.
 inline constexpr Tol fd_model{2e-4, 2e-2};
+// Init checks: Gram matrix of a bf16-stored orthogonal init vs gain^2 * I (`abs`, in units of
+// gain^2; bf16 keeps 8 significant bits); moments of a uniform init vs the exact ones (`rel`).
+inline constexpr Tol bf16_orthogonal{1e-2, 0};
+inline constexpr Tol init_moments{0, 5e-2};
 }  // namespace tol
 
 // Max over elements of |got-ref| - (abs + rel*|ref|); <= 0 means within tolerance.

@@ -1,10 +1,36 @@
 // cmd_make_data.cpp — `rwkv make-data INPUT.jsonl N_EPOCH CTX_LEN [--tokenizer T] [--out PREFIX]
 // [--seed S] [--no-shuffle] [--threads N]`: the positional arguments of RWKV-LM's make_data.py.
+#include <unistd.h>
+
+#include <csignal>
+#include <cstring>
+
 #include <fmt/format.h>
 
 #include "cli/cli_util.h"
 #include "cli/command.h"
 #include "data/make_data.h"
+
+// Ctrl-C / SIGTERM: remove the temp outputs (AtomicFile names them "<path>.tmp.<pid>") so an
+// interrupted run leaves nothing behind either.
+static char g_tmp_bin[4096], g_tmp_idx[4096];
+
+static void on_signal(int sig) {
+  unlink(g_tmp_bin);
+  unlink(g_tmp_idx);
+  _exit(128 + sig);
+}
+
+static void clean_up_on_signals(const std::string& prefix) {
+  std::string pid = std::to_string(getpid());
+  std::string b = prefix + ".bin.tmp." + pid, i = prefix + ".idx.tmp." + pid;
+  if (b.size() >= sizeof g_tmp_bin) return;
+  std::memcpy(g_tmp_bin, b.c_str(), b.size() + 1);
+  std::memcpy(g_tmp_idx, i.c_str(), i.size() + 1);
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  std::signal(SIGHUP, on_signal);
+}
 
 static int run(int argc, char** argv) {
   CLI::App app{"Tokenize a .jsonl ({\"text\": ...} per line) into binidx PREFIX.bin/.idx, as make_data.py: "
@@ -27,6 +53,7 @@ static int run(int argc, char** argv) {
   if (s->count()) o.seed = seed;
   o.shuffle = !no_shuffle;
   o.progress = !quiet;
+  clean_up_on_signals(rwkv::make_data_prefix(o));
   auto r = rwkv::make_data(o, stdout);
   if (!quiet) {
     if (o.shuffle && !o.seed) fmt::print(stderr, "make-data: shuffled with --seed {}\n", r.seed);

@@ -8,9 +8,11 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <future>
 #include <random>
 #include <vector>
 
@@ -119,8 +121,6 @@ void process(const Tokenizer& tok, const WorldTokenizer* world, const char* data
   s.tokens.back() = 0;  // end of document
 }
 
-std::string default_prefix(const std::string& input) { return fs::path(input).stem().string(); }
-
 // make_data.py's tokenizer.decode: the text, or U+FFFD when the bytes are not valid UTF-8.
 std::string preview(const Tokenizer& tok, const uint16_t* t, size_t n) {
   std::vector<int32_t> ids(t, t + n);
@@ -134,6 +134,10 @@ std::string preview(const Tokenizer& tok, const uint16_t* t, size_t n) {
 
 }  // namespace
 
+std::string make_data_prefix(const MakeDataOptions& opt) {
+  return opt.out_prefix.empty() ? fs::path(opt.input).stem().string() : opt.out_prefix;
+}
+
 MakeDataResult make_data(const MakeDataOptions& opt, std::FILE* out) {
   auto t0 = std::chrono::steady_clock::now();
   auto say = [&](const std::string& s) {
@@ -146,7 +150,7 @@ MakeDataResult make_data(const MakeDataOptions& opt, std::FILE* out) {
   if (opt.n_epoch < 1) fail("make-data", "N_EPOCH must be at least 1, got {}", opt.n_epoch);
   if (opt.ctx_len < 1) fail("make-data", "CTX_LEN must be at least 1, got {}", opt.ctx_len);
   MakeDataResult res;
-  res.prefix = opt.out_prefix.empty() ? default_prefix(in) : opt.out_prefix;
+  res.prefix = make_data_prefix(opt);
   const std::string name = res.prefix;
   auto tok = make_tokenizer(opt.tokenizer);
   if (tok->vocab_size() > 65536)
@@ -201,15 +205,23 @@ MakeDataResult make_data(const MakeDataOptions& opt, std::FILE* out) {
   if (auto parent = fs::path(res.prefix).parent_path(); !parent.empty()) fs::create_directories(parent);
   BinidxWriter writer(res.prefix);
   PyRandom rng(res.seed);
-  std::vector<Slot> slots;
   std::vector<Worker> workers(static_cast<size_t>(nt));
-  const uint64_t batch_bytes = uint64_t(4) << 20 << (nt > 1 ? 1 : 0);
+  // Two batches: the threads tokenize one while a writer thread appends the other to the .bin.
+  struct Batch {
+    std::vector<Slot> slots;
+    size_t n = 0;
+  } batches[2];
+  int cur = 0;
+  std::future<void> writing;  // declared after `writer`: finishes before the writer goes away
+  const uint64_t batch_bytes = std::max<uint64_t>(uint64_t(4) << 20, uint64_t(nt) << 21);
   Progress prog("make-data", double(pass_bytes) * double(opt.n_epoch), "B");
   auto t_build = std::chrono::steady_clock::now();
   double done_bytes = 0;
   for (int64_t epoch = 0; epoch < opt.n_epoch; ++epoch) {
     if (opt.shuffle) rng.shuffle(starts);
     for (size_t k = 0; k < starts.size();) {
+      Batch& B = batches[cur];
+      auto& slots = B.slots;
       size_t nb = 0;
       uint64_t bytes = 0;
       while (k < starts.size() && (nb == 0 || (bytes < batch_bytes && nb < 65536))) {
@@ -219,6 +231,7 @@ MakeDataResult make_data(const MakeDataOptions& opt, std::FILE* out) {
         s.end = s.begin + utf8::py_strip(std::string_view(data + s.begin, lines.at(s.begin).first - s.begin)).size();
         bytes += s.end - s.begin;
       }
+      B.n = nb;
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
       for (size_t i = 0; i < nb; ++i) {
         Worker& w = workers[size_t(omp_get_thread_num())];
@@ -229,17 +242,25 @@ MakeDataResult make_data(const MakeDataOptions& opt, std::FILE* out) {
         }
       }
       for (size_t i = 0; i < nb; ++i) {
-        Slot& s = slots[i];
-        if (!s.error.empty()) fail("make-data", "{}:{}: {}", in, lines.number_of(s.begin), s.error);
-        writer.add_document(s.tokens.data(), s.tokens.size());
+        const Slot& s = slots[i];
+        if (!s.error.empty()) {
+          if (writing.valid()) writing.get();
+          fail("make-data", "{}:{}: {}", in, lines.number_of(s.begin), s.error);
+        }
         res.tokens += s.tokens.size();
         res.text_bytes += s.end - s.begin;
       }
+      if (writing.valid()) writing.get();  // the other batch is written: its buffers are free
+      writing = std::async(std::launch::async, [&writer, &B] {
+        for (size_t i = 0; i < B.n; ++i) writer.add_document(B.slots[i].tokens.data(), B.slots[i].tokens.size());
+      });
+      cur ^= 1;
       res.docs += nb;
       done_bytes += double(bytes);
       if (opt.progress) prog.update(done_bytes, fmt::format("{} docs", res.docs));
     }
   }
+  if (writing.valid()) writing.get();
   writer.finalize();
   res.build_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_build).count();
   res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

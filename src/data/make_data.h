@@ -34,6 +34,9 @@ struct MakeDataResult {
   double build_seconds = 0;       // tokenizing and writing only
 };
 
+// The prefix make_data() writes to: opt.out_prefix, else the input's name without extension.
+std::string make_data_prefix(const MakeDataOptions& opt);
+
 // Prints make_data.py's lines to `out` (nullptr: silent). Throws "[make-data] <file>:<line>: ..."
 // for bad input (unreadable file, invalid UTF-8 or JSON, missing or non-string "text", a text
 // that does not round-trip), leaving no output files behind.
