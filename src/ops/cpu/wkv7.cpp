@@ -18,9 +18,11 @@ inline void wkv7_step(float* __restrict S, float* __restrict y, float* __restric
   for (int i = 0; i < N; i++) {
     float* __restrict row = S + int64_t(i) * N;
     float sa = 0;
+#pragma omp simd reduction(+ : sa)
     for (int j = 0; j < N; j++) sa += row[j] * a[j];
     const float vi = v[i];
     float acc = 0;
+#pragma omp simd reduction(+ : acc)
     for (int j = 0; j < N; j++) {
       float s = row[j] * w[j] + sa * b[j] + vi * k[j];
       row[j] = s;
@@ -107,12 +109,14 @@ void wkv7_backward(float* dr, float* dw, float* dk, float* dv, float* da, float*
             const float* __restrict Spi = Sprev + int64_t(i) * N;
             const float dyi = dyt[i], vi = vt[i], sai = sa[i];
             float dvi = 0, dsai = 0;
+#pragma omp simd reduction(+ : dvi, dsai)
             for (int j = 0; j < N; j++) {
               float d = dSi[j] + dyi * rt[j];  // dL/dS_t
               dSi[j] = d;
               dvi += d * kt[j];
               dsai += d * bt[j];
             }
+#pragma omp simd
             for (int j = 0; j < N; j++) {
               float d = dSi[j];
               pr[j] += Sci[j] * dyi;
