@@ -34,6 +34,14 @@ std::string read_file(const std::string& path);
 // Tolerance table: |got - ref| <= abs + rel * |ref| (per element), one row per kind of check.
 struct Tol { double abs, rel; };
 namespace tol {
+// gemv/linear with fp32 accumulation vs an fp64 reference on the same (widened) weights.
+inline constexpr Tol fp32_gemv{1e-5, 1e-5};
+// Same model run different ways in fp32 (RNN token by token, chunked prefill vs GPT mode).
+inline constexpr Tol fp32_modes{1e-5, 1e-5};
+// A model stored in bf16 / fp16 vs the same model in fp32: relative error in norm of the
+// logits (`rel`; weights rounded to 8 / 11 significant bits).
+inline constexpr Tol bf16_weights{0, 2e-2};
+inline constexpr Tol fp16_weights{0, 3e-3};
 inline constexpr Tol fp32_logits{1e-5, 1e-4};   // fp32 CPU vs fp64 reference, logits/state
 inline constexpr Tol fp32_exact{0, 0};
 // RWKV-4/5/6 against the `rwkv` pip package (fp32), and RNN/chunked vs GPT mode: ||got-ref||/||ref||.

@@ -1,0 +1,22 @@
+// gemv.h — matrix-vector and small-batch products with weights kept in their stored dtype
+// (fp32 / bf16 / fp16, e.g. straight from an mmap'ed model file), fp32 compute. Decode at
+// batch 1 is bound by reading the weights once: these stream each row once, SIMD (AVX-512 /
+// AVX2 / scalar) and OpenMP over rows.
+#pragma once
+#include <cstdint>
+
+#include "core/dtype.h"
+
+namespace rwkv {
+
+// y (N) = W (N, K) · x (K), W row-major (torch Linear layout); accumulate: y +=.
+void gemv_forward(float* y, const float* x, const void* W, DType wdt, int64_t N, int64_t K,
+                  bool accumulate = false);
+
+// out (M, N) = inp (M, K) @ W^T with W (N, K) in any float dtype; accumulate: out +=.
+// M == 1 uses gemv_forward; fp32 W uses sgemm directly; bf16/fp16 W is widened to fp32 one
+// panel of rows at a time (bounded scratch) and multiplied with sgemm.
+void linear_forward_any(float* out, const float* inp, const void* W, DType wdt, int64_t M,
+                        int64_t K, int64_t N, bool accumulate = false);
+
+}  // namespace rwkv
