@@ -1,6 +1,6 @@
 // test_rwkv456.cpp — RWKV-4, RWKV-5.2 and RWKV-6.0 against the `rwkv` pip package fixtures
-// (pip/rwkv{4,5,6}-L2-D128-V512): GPT-mode logits, RNN mode and chunked prefill against GPT
-// mode, and the final state against the package's state list mapped to our layout:
+// (pip/rwkv{4,5,6}-L2-D128-V512): GPT-mode logits (relative error in norm <= fp32_logits.rel),
+// RNN mode and chunked prefill against GPT mode (<= fp32_modes.rel), and the final state against the package's state list mapped to our layout:
 //   v4:    pip_state[5i+0..4] = state.{i}.att_x, att_aa, att_bb, att_pp, ffn_x   (identical)
 //   v5/v6: pip_state[3i+0] = state.{i}.att_x, pip_state[3i+2] = state.{i}.ffn_x,
 //          pip_state[3i+1][h][j][k] = state.{i}.wkv[h][k][j]  (pip keeps [head, key, value];
@@ -54,7 +54,7 @@ TEST_P(Rwkv456, GptModeMatchesPip) {
   RunnerState st = L.r->zero_state();
   L.r->forward(L.tokens.data(), T, st, lg.data(), true);
   double err = rel_norm_err(lg, L.logits);
-  EXPECT_LE(err, rwkv::test::tol::pip_logits_rel_norm) << GetParam().dir;
+  EXPECT_LE(err, rwkv::test::tol::fp32_logits.rel) << GetParam().dir;
   RecordProperty("logits_rel_err", std::to_string(err));
 
   // Final state vs the pip package's state list, mapped to our layout (see the header).
@@ -75,7 +75,7 @@ TEST_P(Rwkv456, GptModeMatchesPip) {
       mine = tr;
     }
     double e = rel_norm_err(mine, pip.to_f32_vec());
-    EXPECT_LE(e, rwkv::test::tol::pip_logits_rel_norm) << st.items[k].first << " vs pip_state." << k;
+    EXPECT_LE(e, rwkv::test::tol::fp32_logits.rel) << st.items[k].first << " vs pip_state." << k;
   }
 }
 
@@ -90,7 +90,7 @@ TEST_P(Rwkv456, RnnModeAndChunkedPrefillMatchGptMode) {
   std::vector<float> rnn(size_t(T * V));
   RunnerState st_rnn = L.r->zero_state();
   for (int64_t t = 0; t < T; t++) L.r->forward(&L.tokens[t], 1, st_rnn, &rnn[t * V], false);
-  EXPECT_LE(rel_norm_err(rnn, gpt), rwkv::test::tol::rnn_vs_gpt_rel_norm);
+  EXPECT_LE(rel_norm_err(rnn, gpt), rwkv::test::tol::fp32_modes.rel);
 
   // Chunked prefill (5 + 7 + 12 tokens), last-token logits of each chunk.
   RunnerState st_chunk = L.r->zero_state();
@@ -100,14 +100,14 @@ TEST_P(Rwkv456, RnnModeAndChunkedPrefillMatchGptMode) {
     L.r->forward(&L.tokens[pos], n, st_chunk, last.data(), false);
     pos += n;
     std::vector<float> ref(gpt.begin() + (pos - 1) * V, gpt.begin() + pos * V);
-    EXPECT_LE(rel_norm_err(last, ref), rwkv::test::tol::rnn_vs_gpt_rel_norm) << "chunk ending at " << pos;
+    EXPECT_LE(rel_norm_err(last, ref), rwkv::test::tol::fp32_modes.rel) << "chunk ending at " << pos;
   }
   ASSERT_EQ(pos, T);
   for (size_t k = 0; k < st_gpt.size(); k++) {
     auto g = st_gpt.items[k].second.to_f32_vec();
-    EXPECT_LE(rel_norm_err(st_rnn.items[k].second.to_f32_vec(), g), rwkv::test::tol::rnn_vs_gpt_rel_norm)
+    EXPECT_LE(rel_norm_err(st_rnn.items[k].second.to_f32_vec(), g), rwkv::test::tol::fp32_modes.rel)
         << st_gpt.items[k].first;
-    EXPECT_LE(rel_norm_err(st_chunk.items[k].second.to_f32_vec(), g), rwkv::test::tol::rnn_vs_gpt_rel_norm)
+    EXPECT_LE(rel_norm_err(st_chunk.items[k].second.to_f32_vec(), g), rwkv::test::tol::fp32_modes.rel)
         << st_gpt.items[k].first;
   }
 }

@@ -44,9 +44,6 @@ inline constexpr Tol bf16_weights{0, 2e-2};
 inline constexpr Tol fp16_weights{0, 3e-3};
 inline constexpr Tol fp32_logits{1e-5, 1e-4};   // fp32 CPU vs fp64 reference, logits/state
 inline constexpr Tol fp32_exact{0, 0};
-// RWKV-4/5/6 against the `rwkv` pip package (fp32), and RNN/chunked vs GPT mode: ||got-ref||/||ref||.
-inline constexpr double pip_logits_rel_norm = 1e-4;
-inline constexpr double rnn_vs_gpt_rel_norm = 1e-5;
 }  // namespace tol
 
 // Max over elements of |got-ref| - (abs + rel*|ref|); <= 0 means within tolerance.
