@@ -44,6 +44,9 @@ inline constexpr Tol bf16_weights{0, 2e-2};
 inline constexpr Tol fp16_weights{0, 3e-3};
 inline constexpr Tol fp32_logits{1e-5, 1e-4};   // fp32 CPU vs fp64 reference, logits/state
 inline constexpr Tol fp32_exact{0, 0};
+// Finite differences (eps 1e-3, fp32 forward, double loss) vs an op's analytic backward:
+// per element abs + rel; `rel` is also the bound on the relative error in norm per tensor.
+inline constexpr Tol fd_grad{2e-3, 1e-2};
 }  // namespace tol
 
 // Max over elements of |got-ref| - (abs + rel*|ref|); <= 0 means within tolerance.

@@ -21,7 +21,8 @@ class Tokenizer {
   virtual std::string name() const = 0;    // "world", "bytes", "bpe:<file>"
 };
 
-// spec: "world" (assets/rwkv_vocab_v20230424.txt), "bytes", or a file path: a World-format
+// spec: "world" (assets/rwkv_vocab_v20230424.txt), "bytes", "20b" (assets/20B_tokenizer.json),
+// or a file path: a World-format
 // vocabulary (.txt) or a Hugging Face tokenizer.json (BPE). Throws "[tokenizer] ..." otherwise.
 std::unique_ptr<Tokenizer> make_tokenizer(const std::string& spec);
 

@@ -1,0 +1,128 @@
+// rwkv7.cpp — RWKV-7 inference on the CPU: weight resolution (fp32 tensors are used in place,
+// zero-copy; other float dtypes are converted to fp32 once at load), the recurrent state, and
+// the forward over T tokens in GPT mode, chunked so memory stays bounded for long prompts.
+#include "model/rwkv7.h"
+
+#include <cstring>
+
+#include "core/error.h"
+#include "model/rwkv7_block.h"
+#include "model/rwkv7_params.h"
+#include "ops/embedding.h"
+#include "ops/layernorm.h"
+#include "ops/matmul.h"
+
+namespace rwkv {
+
+namespace {
+
+constexpr int kChunk = 128;  // tokens per pass; activations ~40*C floats per token
+
+struct Rwkv7Impl {
+  Rwkv7Views v;
+};
+
+const Rwkv7Impl& impl_of(const Rwkv7Model& m) {
+  RWKV_CHECK(m.impl, "Rwkv7Model used before from_state_dict");
+  return *static_cast<const Rwkv7Impl*>(m.impl.get());
+}
+
+}  // namespace
+
+Rwkv7Model Rwkv7Model::from_state_dict(StateDict sd, const std::string& source) {
+  Rwkv7Model m;
+  m.cfg = rwkv7_config_from_state_dict(sd, source);
+  auto impl = std::make_shared<Rwkv7Impl>();
+  // Resolve every parameter to an fp32 pointer, in the official order.
+  std::vector<float*> ptrs;
+  for (auto& s : rwkv7_param_specs(m.cfg)) {
+    const Tensor* t = sd.find(s.name);
+    const int64_t n = shape_numel(s.shape);
+    if (!t) {
+      if (s.name.rfind("blocks.0.att.v", 0) != 0) fail("model", "{}: missing tensor '{}'", source, s.name);
+      m.owned.push_back(Tensor::zeros(DType::F32, s.shape));  // unused in layer 0
+      ptrs.push_back(m.owned.back().ptr<float>());
+      continue;
+    }
+    if (t->numel() != n || (t->shape != s.shape && s.shape.size() != 3))
+      fail("model", "{}: '{}' has shape {}, expected {}", source, s.name, shape_str(t->shape),
+           shape_str(s.shape));
+    if (t->dtype == DType::F32) {
+      ptrs.push_back(t->ptr<float>());
+    } else {
+      if (t->dtype != DType::BF16 && t->dtype != DType::F16 && t->dtype != DType::F64)
+        fail("model", "{}: '{}' has dtype {}, expected a float type", source, s.name,
+             dtype_name(t->dtype));
+      m.owned.push_back(t->to(DType::F32));
+      ptrs.push_back(m.owned.back().ptr<float>());
+    }
+  }
+  rwkv7_bind_views(impl->v, m.cfg, [&](size_t i, const Rwkv7ParamSpec&) { return ptrs[i]; });
+  m.weights = std::move(sd);
+  m.impl = impl;
+  return m;
+}
+
+Rwkv7State Rwkv7State::zeros(const ModelConfig& cfg) {
+  Rwkv7State s;
+  s.n_layer = cfg.n_layer;
+  s.C = cfg.n_embd;
+  s.H = cfg.n_head;
+  s.N = cfg.head_size;
+  s.att_x.assign(size_t(s.n_layer) * s.C, 0.f);
+  s.wkv.assign(size_t(s.n_layer) * s.H * s.N * s.N, 0.f);
+  s.ffn_x.assign(size_t(s.n_layer) * s.C, 0.f);
+  return s;
+}
+
+void rwkv7_forward(const Rwkv7Model& m, const int32_t* tokens, int64_t T, Rwkv7State& state,
+                   float* logits, bool all_logits) {
+  const Rwkv7Views& w = impl_of(m).v;
+  const ModelConfig& c = m.cfg;
+  const int C = c.n_embd, V = c.vocab_size, H = c.n_head, N = c.head_size, L = c.n_layer;
+  if (state.n_layer != L || state.C != C || state.H != H || state.N != N ||
+      state.att_x.size() != size_t(L) * C || state.wkv.size() != size_t(L) * H * N * N ||
+      state.ffn_x.size() != size_t(L) * C)
+    fail("model", "state does not match the model (n_layer {}, n_embd {}, heads {}x{})", L, C, H, N);
+  for (int64_t t = 0; t < T; t++)
+    if (tokens[t] < 0 || tokens[t] >= V)
+      fail("model", "token id {} at position {} is outside the vocabulary (size {})", tokens[t], t, V);
+  if (T <= 0) return;
+
+  const int Tc_max = int(T < kChunk ? T : kChunk);
+  Rwkv7Dims dmax = Rwkv7Dims::make(c, 1, Tc_max);
+  Rwkv7LayerActs acts;
+  const size_t nacts = rwkv7_layer_acts_layout(acts, dmax, nullptr, false);
+  thread_local std::vector<float> buf;
+  const size_t need = nacts + 2 * size_t(Tc_max) * C + 16;
+  if (buf.size() < need) buf.assign(need, 0.f);
+  float* x = buf.data() + nacts;                   // (Tc, C) residual stream
+  float* v_first = x + size_t(Tc_max) * C;         // (Tc, C)
+
+  for (int64_t t0 = 0; t0 < T; t0 += kChunk) {
+    const int Tc = int(T - t0 < kChunk ? T - t0 : kChunk);
+    const bool last_chunk = t0 + Tc == T;
+    Rwkv7Dims d = Rwkv7Dims::make(c, 1, Tc);
+    rwkv7_layer_acts_layout(acts, d, buf.data(), false);
+    embedding_forward(x, tokens + t0, w.emb, Tc, C);
+    layernorm_forward(x, nullptr, nullptr, x, w.layers[0].ln0_w, w.layers[0].ln0_b, Tc, C, 1e-5f);
+    for (int l = 0; l < L; l++) {
+      Rwkv7LayerStateView st;
+      st.att_x = state.att_x.data() + size_t(l) * C;
+      st.wkv = state.wkv.data() + size_t(l) * H * N * N;
+      st.ffn_x = state.ffn_x.data() + size_t(l) * C;
+      rwkv7_layer_forward(w.layers[l], acts, d, l, x, x, v_first, &st);
+    }
+    if (!logits) continue;
+    if (all_logits) {
+      layernorm_forward(x, nullptr, nullptr, x, w.ln_out_w, w.ln_out_b, Tc, C, 1e-5f);
+      matmul_linear_forward(logits + t0 * V, x, w.head, Tc, C, V);
+    } else if (last_chunk) {
+      float* xl = x + size_t(Tc - 1) * C;
+      layernorm_forward(xl, nullptr, nullptr, xl, w.ln_out_w, w.ln_out_b, 1, C, 1e-5f);
+      matmul_linear_forward(logits, xl, w.head, 1, C, V);
+    }
+  }
+}
+
+}  // namespace rwkv

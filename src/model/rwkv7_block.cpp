@@ -1,0 +1,186 @@
+// rwkv7_block.cpp — RWKV-7 block forward/backward as a sequence of ops (see rwkv7_block.h and
+// DESIGN.md §1 for the math). The backward calls the ops' backwards in reverse order.
+#include "model/rwkv7_block.h"
+
+#include <cstring>
+
+#include "ops/activation.h"
+#include "ops/layernorm.h"
+#include "ops/lora.h"
+#include "ops/matmul.h"
+#include "ops/tmix_kk.h"
+#include "ops/tmix_out.h"
+#include "ops/token_shift.h"
+#include "ops/wkv7.h"
+
+namespace rwkv {
+
+namespace {
+constexpr float kLnEps = 1e-5f;
+}
+
+Rwkv7Dims Rwkv7Dims::make(const ModelConfig& c, int B, int T) {
+  Rwkv7Dims d;
+  d.B = B;
+  d.T = T;
+  d.C = c.n_embd;
+  d.H = c.n_head;
+  d.N = c.head_size;
+  d.F = c.dim_ffn;
+  d.Dw = c.d_decay;
+  d.Da = c.d_aaa;
+  d.Dv = c.d_mv;
+  d.Dg = c.d_gate;
+  d.M = int64_t(B) * T;
+  return d;
+}
+
+size_t rwkv7_layer_acts_layout(Rwkv7LayerActs& a, const Rwkv7Dims& d, float* base, bool ckpt) {
+  size_t off = 0;
+  auto take = [&](float*& p, int64_t n) {
+    p = base ? base + off : nullptr;
+    off += size_t((n + 15) / 16 * 16);  // 64-byte aligned spans
+  };
+  const int64_t M = d.M, MC = M * d.C, MH = M * d.H;
+  take(a.ln1, MC); take(a.ln1_mean, M); take(a.ln1_rstd, M);
+  take(a.xx, MC);
+  take(a.xr, MC); take(a.xw, MC); take(a.xk, MC); take(a.xv, MC); take(a.xa, MC); take(a.xg, MC);
+  take(a.r, MC);
+  take(a.w_h, M * d.Dw); take(a.wraw, MC); take(a.decay, MC);
+  take(a.k, MC);
+  take(a.v_lin, MC);
+  take(a.v_h, M * d.Dv); take(a.v_s, MC);
+  take(a.v, MC);
+  take(a.a_h, M * d.Da); take(a.a, MC);
+  take(a.g_h, M * d.Dg); take(a.g, MC);
+  take(a.kk, MC); take(a.kk_nrm, MH); take(a.k2, MC); take(a.na, MC); take(a.kka, MC);
+  take(a.y, MC);
+  if (ckpt)
+    take(a.ckpt, int64_t(d.B) * d.H * wkv7_num_chunks(d.T) * d.N * d.N);
+  else
+    a.ckpt = nullptr;
+  take(a.z, MC); take(a.gn_mean, MH); take(a.gn_rstd, MH); take(a.bonus, MH);
+  take(a.zg, MC);
+  take(a.x_mid, MC);
+  take(a.ln2, MC); take(a.ln2_mean, M); take(a.ln2_rstd, M);
+  take(a.fxx, MC); take(a.fxk, MC);
+  take(a.fpre, M * d.F); take(a.fh, M * d.F);
+  return off;
+}
+
+void rwkv7_layer_forward(const Rwkv7LayerParams& w, const Rwkv7LayerActs& a, const Rwkv7Dims& d,
+                         int layer, const float* x_in, float* x_out, float* v_first,
+                         const Rwkv7LayerStateView* st) {
+  const int B = d.B, T = d.T, C = d.C, H = d.H, N = d.N, F = d.F;
+  const int64_t M = d.M, MC = M * C;
+  // ---- time mix ----
+  layernorm_forward(a.ln1, a.ln1_mean, a.ln1_rstd, x_in, w.ln1_w, w.ln1_b, M, C, kLnEps);
+  token_shift_forward(a.xx, a.ln1, st ? st->att_x : nullptr, B, T, C);
+  mix_forward(a.xr, a.ln1, a.xx, w.x_r, M, C);
+  mix_forward(a.xw, a.ln1, a.xx, w.x_w, M, C);
+  mix_forward(a.xk, a.ln1, a.xx, w.x_k, M, C);
+  mix_forward(a.xv, a.ln1, a.xx, w.x_v, M, C);
+  mix_forward(a.xa, a.ln1, a.xx, w.x_a, M, C);
+  mix_forward(a.xg, a.ln1, a.xx, w.x_g, M, C);
+  matmul_linear_forward(a.r, a.xr, w.receptance, M, C, C);
+  lora_forward(a.wraw, a.w_h, a.xw, w.w1, w.w2, w.w0, M, C, d.Dw, LoraAct::Tanh);
+  act_forward(a.decay, a.wraw, MC, Act::Decay);
+  matmul_linear_forward(a.k, a.xk, w.key, M, C, C);
+  matmul_linear_forward(a.v_lin, a.xv, w.value, M, C, C);
+  if (layer == 0) {
+    std::memcpy(a.v, a.v_lin, sizeof(float) * MC);
+    std::memcpy(v_first, a.v_lin, sizeof(float) * MC);
+  } else {
+    lora_forward(a.v_s, a.v_h, a.xv, w.v1, w.v2, w.v0, M, C, d.Dv, LoraAct::None);
+    act_forward(a.v_s, a.v_s, MC, Act::Sigmoid);
+    vres_forward(a.v, a.v_lin, v_first, a.v_s, M, C);
+  }
+  lora_forward(a.a, a.a_h, a.xa, w.a1, w.a2, w.a0, M, C, d.Da, LoraAct::None);
+  act_forward(a.a, a.a, MC, Act::Sigmoid);
+  lora_forward(a.g, a.g_h, a.xg, w.g1, w.g2, nullptr, M, C, d.Dg, LoraAct::Sigmoid);
+  tmix_kk_forward(a.k2, a.na, a.kka, a.kk, a.kk_nrm, a.k, w.k_k, a.a, w.k_a, M, H, N);
+  float* s = st ? st->wkv : nullptr;
+  wkv7_forward(a.y, s, a.ckpt, a.r, a.decay, a.k2, a.v, a.na, a.kka, s, B, T, H, N);
+  tmix_out_forward(a.zg, a.z, a.gn_mean, a.gn_rstd, a.bonus, a.y, a.r, a.k2, a.v, w.r_k, w.ln_x_w,
+                   w.ln_x_b, a.g, M, H, N);
+  std::memcpy(a.x_mid, x_in, sizeof(float) * MC);
+  matmul_linear_forward(a.x_mid, a.zg, w.output, M, C, C, /*accumulate=*/true);
+  // ---- channel mix ----
+  layernorm_forward(a.ln2, a.ln2_mean, a.ln2_rstd, a.x_mid, w.ln2_w, w.ln2_b, M, C, kLnEps);
+  token_shift_forward(a.fxx, a.ln2, st ? st->ffn_x : nullptr, B, T, C);
+  mix_forward(a.fxk, a.ln2, a.fxx, w.ffn_x_k, M, C);
+  matmul_linear_forward(a.fpre, a.fxk, w.ffn_key, M, C, F);
+  act_forward(a.fh, a.fpre, M * F, Act::Relu2);
+  if (x_out != a.x_mid) std::memcpy(x_out, a.x_mid, sizeof(float) * MC);
+  matmul_linear_forward(x_out, a.fh, w.ffn_value, M, F, C, /*accumulate=*/true);
+  // ---- state: the last ln1 / ln2 rows of each sequence ----
+  if (st) {
+    for (int b = 0; b < B; b++) {
+      const int64_t last = (int64_t(b) * T + T - 1) * C;
+      if (st->att_x) std::memcpy(st->att_x + int64_t(b) * C, a.ln1 + last, sizeof(float) * C);
+      if (st->ffn_x) std::memcpy(st->ffn_x + int64_t(b) * C, a.ln2 + last, sizeof(float) * C);
+    }
+  }
+}
+
+void rwkv7_layer_backward(const Rwkv7LayerParams& w, const Rwkv7LayerParams& gw,
+                          const Rwkv7LayerActs& a, const Rwkv7LayerActs& ga, const Rwkv7Dims& d,
+                          int layer, const float* x_in, float* dres, const float* v_first,
+                          float* dv_first) {
+  const int B = d.B, T = d.T, C = d.C, H = d.H, N = d.N, F = d.F;
+  const int64_t M = d.M, MC = M * C;
+  // ---- channel mix: x_out = x_mid + relu(fxk @ key^T)^2 @ value^T ----
+  matmul_linear_backward(ga.fh, gw.ffn_value, dres, a.fh, w.ffn_value, M, F, C);
+  act_backward(ga.fpre, ga.fh, a.fpre, a.fh, M * F, Act::Relu2);
+  matmul_linear_backward(ga.fxk, gw.ffn_key, ga.fpre, a.fxk, w.ffn_key, M, C, F);
+  mix_backward(ga.ln2, ga.fxx, gw.ffn_x_k, ga.fxk, a.fxx, w.ffn_x_k, M, C);
+  token_shift_backward(ga.ln2, nullptr, ga.fxx, B, T, C);
+  layernorm_backward(dres, gw.ln2_w, gw.ln2_b, ga.ln2, a.x_mid, w.ln2_w, a.ln2_mean, a.ln2_rstd,
+                     M, C);  // dres is now d(x_mid)
+  // ---- time mix: x_mid = x_in + zg @ output^T ----
+  matmul_linear_backward(ga.zg, gw.output, dres, a.zg, w.output, M, C, C);
+  tmix_out_backward(ga.y, ga.r, ga.k2, ga.v, ga.g, gw.r_k, gw.ln_x_w, gw.ln_x_b, ga.zg, a.y, a.r,
+                    a.k2, a.v, w.r_k, w.ln_x_w, a.g, a.z, a.gn_mean, a.gn_rstd, a.bonus, M, H, N);
+  wkv7_backward(ga.r, ga.decay, ga.k2, ga.v, ga.na, ga.kka, nullptr, ga.y, nullptr, a.r, a.decay,
+                a.k2, a.v, a.na, a.kka, a.ckpt, B, T, H, N);
+  tmix_kk_backward(ga.k, ga.a, gw.k_k, gw.k_a, ga.k2, ga.na, ga.kka, a.k, w.k_k, a.a, w.k_a, a.kk,
+                   a.kk_nrm, M, H, N);
+  // g = sigmoid(xg @ g1) @ g2
+  lora_backward(ga.xg, gw.g1, gw.g2, nullptr, ga.g_h, ga.g, a.xg, a.g_h, w.g1, w.g2, M, C, d.Dg,
+                LoraAct::Sigmoid);
+  // a = sigmoid(a0 + xa @ a1 @ a2). ga.kka was consumed by tmix_kk_backward above, so it holds
+  // the pre-activation gradients of the a and value-residual gates.
+  float* dpre = ga.kka;
+  std::memset(dpre, 0, sizeof(float) * MC);
+  act_backward(dpre, ga.a, nullptr, a.a, MC, Act::Sigmoid);
+  lora_backward(ga.xa, gw.a1, gw.a2, gw.a0, ga.a_h, dpre, a.xa, a.a_h, w.a1, w.a2, M, C, d.Da,
+                LoraAct::None);
+  // value: layer 0 gives v_first to every later layer; others mix it in.
+  if (layer == 0) {
+    for (int64_t e = 0; e < MC; e++) ga.v_lin[e] += ga.v[e] + dv_first[e];
+  } else {
+    vres_backward(ga.v_lin, dv_first, ga.v_s, ga.v, a.v_lin, v_first, a.v_s, M, C);
+    std::memset(dpre, 0, sizeof(float) * MC);
+    act_backward(dpre, ga.v_s, nullptr, a.v_s, MC, Act::Sigmoid);
+    lora_backward(ga.xv, gw.v1, gw.v2, gw.v0, ga.v_h, dpre, a.xv, a.v_h, w.v1, w.v2, M, C, d.Dv,
+                  LoraAct::None);
+  }
+  matmul_linear_backward(ga.xv, gw.value, ga.v_lin, a.xv, w.value, M, C, C);
+  matmul_linear_backward(ga.xk, gw.key, ga.k, a.xk, w.key, M, C, C);
+  // decay = exp(-e^-0.5 sigmoid(wraw)), wraw = w0 + tanh(xw @ w1) @ w2
+  act_backward(ga.wraw, ga.decay, a.wraw, a.decay, MC, Act::Decay);
+  lora_backward(ga.xw, gw.w1, gw.w2, gw.w0, ga.w_h, ga.wraw, a.xw, a.w_h, w.w1, w.w2, M, C, d.Dw,
+                LoraAct::Tanh);
+  matmul_linear_backward(ga.xr, gw.receptance, ga.r, a.xr, w.receptance, M, C, C);
+  mix_backward(ga.ln1, ga.xx, gw.x_r, ga.xr, a.xx, w.x_r, M, C);
+  mix_backward(ga.ln1, ga.xx, gw.x_w, ga.xw, a.xx, w.x_w, M, C);
+  mix_backward(ga.ln1, ga.xx, gw.x_k, ga.xk, a.xx, w.x_k, M, C);
+  mix_backward(ga.ln1, ga.xx, gw.x_v, ga.xv, a.xx, w.x_v, M, C);
+  mix_backward(ga.ln1, ga.xx, gw.x_a, ga.xa, a.xx, w.x_a, M, C);
+  mix_backward(ga.ln1, ga.xx, gw.x_g, ga.xg, a.xx, w.x_g, M, C);
+  token_shift_backward(ga.ln1, nullptr, ga.xx, B, T, C);
+  layernorm_backward(dres, gw.ln1_w, gw.ln1_b, ga.ln1, x_in, w.ln1_w, a.ln1_mean, a.ln1_rstd, M,
+                     C);  // dres is now d(x_in)
+}
+
+}  // namespace rwkv

@@ -1,0 +1,69 @@
+// rwkv7_block.h — one RWKV-7 block (tmix + cmix) on the CPU, forward and explicit backward,
+// over B sequences of T tokens (M = B*T rows), with the activations the backward needs as a
+// named struct. Shared by inference (rwkv7.cpp, B = 1, state carried) and training
+// (rwkv7_train.cpp, state zero, activations kept or recomputed).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "model/config.h"
+#include "model/rwkv7_params.h"
+
+namespace rwkv {
+
+struct Rwkv7Dims {
+  int B = 0, T = 0, C = 0, H = 0, N = 0, F = 0, Dw = 0, Da = 0, Dv = 0, Dg = 0;
+  int64_t M = 0;  // B*T
+  static Rwkv7Dims make(const ModelConfig& cfg, int B, int T);
+};
+
+// Activations of one block (all (M, C) unless noted). The same struct, laid out the same way,
+// holds their gradients in the backward.
+struct Rwkv7LayerActs {
+  float *ln1, *ln1_mean, *ln1_rstd;    // ln1(x): (M,C), (M), (M)
+  float* xx;                           // token shift of ln1
+  float *xr, *xw, *xk, *xv, *xa, *xg;  // the six mixes
+  float* r;                            // receptance
+  float *w_h, *wraw, *decay;           // tanh(xw@w1): (M,Dw); w0 + ..@w2; exp(-e^-.5 sigmoid)
+  float* k;                            // key (before the a/k_a update)
+  float* v_lin;                        // value projection
+  float *v_h, *v_s;                    // xv@v1: (M,Dv); sigmoid(v0 + ..@v2)  (layers >= 1)
+  float* v;                            // value after the residual (layer 0: = v_lin)
+  float *a_h, *a;                      // xa@a1: (M,Da); sigmoid(a0 + ..@a2)
+  float *g_h, *g;                      // sigmoid(xg@g1): (M,Dg); ..@g2
+  float *kk, *kk_nrm, *k2, *na, *kka;  // normalised kk; norms (M,H); updated k; -kk; kk*a
+  float* y;                            // WKV-7 output
+  float* ckpt;                         // WKV state checkpoints (B,H,chunks,N,N) or null
+  float *z, *gn_mean, *gn_rstd, *bonus;  // ln_x(y) + bonus*v; (M,H) x3
+  float* zg;                           // z * g (input of att.output)
+  float* x_mid;                        // x + att
+  float *ln2, *ln2_mean, *ln2_rstd;    // ln2(x_mid)
+  float *fxx, *fxk;                    // cmix shift, mix
+  float *fpre, *fh;                    // key(fxk): (M,F); relu^2: (M,F)
+};
+
+// Assigns the pointers from `base` (may be null: only counts) and returns the floats needed.
+size_t rwkv7_layer_acts_layout(Rwkv7LayerActs& a, const Rwkv7Dims& d, float* base, bool ckpt);
+
+// Per-layer recurrent state of B sequences (pointers may be null for a zero state, no output).
+struct Rwkv7LayerStateView {
+  float* att_x = nullptr;  // (B,C) last ln1 output
+  float* wkv = nullptr;    // (B,H,N,N)
+  float* ffn_x = nullptr;  // (B,C) last ln2 output
+};
+
+// x_out = block(x_in) (x_out may equal x_in when no backward follows). v_first: (M,C), written
+// by layer 0, read by the others. st: state read and updated, or null.
+void rwkv7_layer_forward(const Rwkv7LayerParams& w, const Rwkv7LayerActs& a, const Rwkv7Dims& d,
+                         int layer, const float* x_in, float* x_out, float* v_first,
+                         const Rwkv7LayerStateView* st);
+
+// dres: (M,C) gradient of x_out on entry, of x_in on return. gw: this layer's parameter
+// gradients (accumulated). ga: zeroed gradient buffers with the acts layout (no ckpt).
+// dv_first: (M,C) accumulated by layers >= 1, consumed by layer 0.
+void rwkv7_layer_backward(const Rwkv7LayerParams& w, const Rwkv7LayerParams& gw,
+                          const Rwkv7LayerActs& a, const Rwkv7LayerActs& ga, const Rwkv7Dims& d,
+                          int layer, const float* x_in, float* dres, const float* v_first,
+                          float* dv_first);
+
+}  // namespace rwkv

@@ -1,0 +1,27 @@
+// embedding.cpp — CPU embedding lookup and its scatter-add backward (see ops/embedding.h).
+#include "ops/embedding.h"
+
+#include <cstring>
+
+namespace rwkv {
+
+void embedding_forward(float* out, const int32_t* tokens, const float* table, int64_t M, int C) {
+#pragma omp parallel for schedule(static) if (M * C > 16384)
+  for (int64_t m = 0; m < M; m++)
+    std::memcpy(out + m * C, table + int64_t(tokens[m]) * C, sizeof(float) * C);
+}
+
+void embedding_backward(float* dtable, const float* dout, const int32_t* tokens, int64_t M, int C) {
+  // Parallel over channels: rows in order, so the sum order is fixed.
+#pragma omp parallel for schedule(static) if (M * C > 16384)
+  for (int c0 = 0; c0 < C; c0 += 16) {
+    int c1 = c0 + 16 < C ? c0 + 16 : C;
+    for (int64_t m = 0; m < M; m++) {
+      float* d = dtable + int64_t(tokens[m]) * C;
+      const float* s = dout + m * C;
+      for (int c = c0; c < c1; c++) d[c] += s[c];
+    }
+  }
+}
+
+}  // namespace rwkv

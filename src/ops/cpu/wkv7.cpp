@@ -1,0 +1,142 @@
+// wkv7.cpp — CPU WKV-7 forward and backward (see ops/wkv7.h). One (batch, head) per OpenMP
+// task; the N x N state of a head (16 KiB for N = 64) stays in L1/L2 and the inner loops over
+// the key index j are contiguous, so they vectorise.
+#include "ops/wkv7.h"
+
+#include <cstring>
+#include <vector>
+
+namespace rwkv {
+
+namespace {
+
+// One step of the recurrence on state S (N x N) in place; writes y (N) and, if sa_out, sa (N).
+inline void wkv7_step(float* __restrict S, float* __restrict y, float* __restrict sa_out,
+                      const float* __restrict r, const float* __restrict w,
+                      const float* __restrict k, const float* __restrict v,
+                      const float* __restrict a, const float* __restrict b, int N) {
+  for (int i = 0; i < N; i++) {
+    float* __restrict row = S + int64_t(i) * N;
+    float sa = 0;
+    for (int j = 0; j < N; j++) sa += row[j] * a[j];
+    const float vi = v[i];
+    float acc = 0;
+    for (int j = 0; j < N; j++) {
+      float s = row[j] * w[j] + sa * b[j] + vi * k[j];
+      row[j] = s;
+      acc += s * r[j];
+    }
+    if (y) y[i] = acc;
+    if (sa_out) sa_out[i] = sa;
+  }
+}
+
+}  // namespace
+
+void wkv7_forward(float* y, float* s_out, float* s_ckpt, const float* r, const float* w,
+                  const float* k, const float* v, const float* a, const float* b, const float* s0,
+                  int B, int T, int H, int N) {
+  const int64_t NN = int64_t(N) * N, nch = wkv7_num_chunks(T);
+  const int64_t tstride = int64_t(H) * N;  // between tokens
+#pragma omp parallel if (int64_t(B) * H * T * N * N > 65536)
+  {
+    std::vector<float> S(NN);
+#pragma omp for schedule(static)
+    for (int bh = 0; bh < B * H; bh++) {
+      const int bi = bh / H, h = bh % H;
+      if (s0)
+        std::memcpy(S.data(), s0 + bh * NN, sizeof(float) * NN);
+      else
+        std::memset(S.data(), 0, sizeof(float) * NN);
+      for (int t = 0; t < T; t++) {
+        if (s_ckpt && t % WKV7_CHUNK == 0)
+          std::memcpy(s_ckpt + (bh * nch + t / WKV7_CHUNK) * NN, S.data(), sizeof(float) * NN);
+        const int64_t o = (int64_t(bi) * T + t) * tstride + int64_t(h) * N;
+        wkv7_step(S.data(), y + o, nullptr, r + o, w + o, k + o, v + o, a + o, b + o, N);
+      }
+      if (s_out) std::memcpy(s_out + bh * NN, S.data(), sizeof(float) * NN);
+    }
+  }
+}
+
+void wkv7_backward(float* dr, float* dw, float* dk, float* dv, float* da, float* db, float* ds0,
+                   const float* dy, const float* ds_out, const float* r, const float* w,
+                   const float* k, const float* v, const float* a, const float* b,
+                   const float* s_ckpt, int B, int T, int H, int N) {
+  const int64_t NN = int64_t(N) * N, nch = wkv7_num_chunks(T);
+  const int64_t tstride = int64_t(H) * N;
+#pragma omp parallel if (int64_t(B) * H * T * N * N > 65536)
+  {
+    std::vector<float> St((WKV7_CHUNK + 1) * NN);  // states S_{t0-1} .. S_{t1-1} of one chunk
+    std::vector<float> SA(WKV7_CHUNK * N);           // sa of each step of the chunk
+    std::vector<float> dS(NN);
+    std::vector<float> gr(N), gk(N), gb(N), gw(N), ga(N);
+#pragma omp for schedule(static)
+    for (int bh = 0; bh < B * H; bh++) {
+      const int bi = bh / H, h = bh % H;
+      if (ds_out)
+        std::memcpy(dS.data(), ds_out + bh * NN, sizeof(float) * NN);
+      else
+        std::memset(dS.data(), 0, sizeof(float) * NN);
+      for (int64_t c = nch - 1; c >= 0; c--) {
+        const int t0 = int(c * WKV7_CHUNK), t1 = t0 + WKV7_CHUNK < T ? t0 + WKV7_CHUNK : T;
+        // Recompute the chunk's states from its checkpoint.
+        std::memcpy(St.data(), s_ckpt + (bh * nch + c) * NN, sizeof(float) * NN);
+        for (int t = t0; t < t1; t++) {
+          const int l = t - t0;
+          std::memcpy(St.data() + (l + 1) * NN, St.data() + l * NN, sizeof(float) * NN);
+          const int64_t o = (int64_t(bi) * T + t) * tstride + int64_t(h) * N;
+          wkv7_step(St.data() + (l + 1) * NN, nullptr, SA.data() + l * N, r + o, w + o, k + o,
+                    v + o, a + o, b + o, N);
+        }
+        for (int t = t1 - 1; t >= t0; t--) {
+          const int l = t - t0;
+          const int64_t o = (int64_t(bi) * T + t) * tstride + int64_t(h) * N;
+          const float *__restrict rt = r + o, *__restrict wt = w + o, *__restrict kt = k + o,
+                      *__restrict vt = v + o, *__restrict at = a + o, *__restrict bt = b + o,
+                      *__restrict dyt = dy + o;
+          const float* __restrict Sprev = St.data() + l * NN;
+          const float* __restrict Scur = St.data() + (l + 1) * NN;
+          const float* __restrict sa = SA.data() + l * N;
+          float *__restrict pr = gr.data(), *__restrict pk = gk.data(), *__restrict pb = gb.data(),
+                *__restrict pw = gw.data(), *__restrict pa = ga.data();
+          for (int j = 0; j < N; j++) pr[j] = pk[j] = pb[j] = pw[j] = pa[j] = 0;
+          for (int i = 0; i < N; i++) {
+            float* __restrict dSi = dS.data() + int64_t(i) * N;
+            const float* __restrict Sci = Scur + int64_t(i) * N;
+            const float* __restrict Spi = Sprev + int64_t(i) * N;
+            const float dyi = dyt[i], vi = vt[i], sai = sa[i];
+            float dvi = 0, dsai = 0;
+            for (int j = 0; j < N; j++) {
+              float d = dSi[j] + dyi * rt[j];  // dL/dS_t
+              dSi[j] = d;
+              dvi += d * kt[j];
+              dsai += d * bt[j];
+            }
+            for (int j = 0; j < N; j++) {
+              float d = dSi[j];
+              pr[j] += Sci[j] * dyi;
+              pk[j] += d * vi;
+              pb[j] += d * sai;
+              pw[j] += Spi[j] * d;
+              pa[j] += Spi[j] * dsai;
+              dSi[j] = d * wt[j] + dsai * at[j];  // dL/dS_{t-1}
+            }
+            dv[o + i] += dvi;
+          }
+          for (int j = 0; j < N; j++) {
+            dr[o + j] += pr[j];
+            dk[o + j] += pk[j];
+            db[o + j] += pb[j];
+            dw[o + j] += pw[j];
+            da[o + j] += pa[j];
+          }
+        }
+      }
+      if (ds0)
+        for (int64_t e = 0; e < NN; e++) ds0[bh * NN + e] += dS[e];
+    }
+  }
+}
+
+}  // namespace rwkv
