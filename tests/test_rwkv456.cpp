@@ -96,7 +96,7 @@ TEST_P(Rwkv456, RnnModeAndChunkedPrefillMatchGptMode) {
   RunnerState st_chunk = L.r->zero_state();
   int64_t pos = 0;
   for (int64_t n : {5, 7, 12}) {
-    std::vector<float> last(size_t(V));
+    std::vector<float> last(static_cast<size_t>(V));
     L.r->forward(&L.tokens[pos], n, st_chunk, last.data(), false);
     pos += n;
     std::vector<float> ref(gpt.begin() + (pos - 1) * V, gpt.begin() + pos * V);
