@@ -3,6 +3,7 @@
 
 #include <cblas.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -100,9 +101,14 @@ void linear(const float* x, int64_t T, const Mat& W, float* y) {
 }
 
 void matmul_io(const float* x, int64_t T, int in, const float* W, int out, float* y) {
-  if (T == 1)
-    cblas_sgemv(CblasRowMajor, CblasTrans, in, out, 1.f, W, out, x, 1, 0.f, y, 1);
-  else
+  if (T == 1) {  // small LoRA products: serial row axpys (no thread hand-off per token)
+    std::fill(y, y + out, 0.f);
+    for (int i = 0; i < in; i++) {
+      const float xi = x[i];
+      const float* wi = W + int64_t(i) * out;
+      for (int o = 0; o < out; o++) y[o] += xi * wi[o];
+    }
+  } else
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(T), out, in, 1.f, x, in, W, out, 0.f, y, out);
 }
 

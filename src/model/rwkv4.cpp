@@ -94,7 +94,7 @@ void Rwkv4Model::forward(const int32_t* tokens, int64_t T, StateDict& state, flo
     linear(rx.data(), T, l.att_r, r.data());
     linear(kx.data(), T, l.att_k, k.data());
     linear(vx.data(), T, l.att_v, v.data());
-#pragma omp parallel for if (A >= 256)
+#pragma omp parallel for if (T * A >= 8192)  // decode: serial, the products dominate
     for (int c = 0; c < A; c++) {
       float a = aa[c], b = bb[c], q = pp[c];
       const float u = l.first[c], w = l.decay[c];
