@@ -97,7 +97,13 @@ void group_norm(float* x, int64_t T, int H, int N, const float* w, const float* 
 }
 
 void linear(const float* x, int64_t T, const Mat& W, float* y) {
-  linear_forward_any(y, x, W.p, W.dt, T, W.cols, W.rows);
+  const int out = int(W.rows), in = int(W.cols);
+  if (W.dt != DType::F32) return linear_forward_any(y, x, W.p, W.dt, T, in, out);  // bf16/fp16 rows widened
+  const float* w = static_cast<const float*>(W.p);
+  if (T == 1)
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, out, in, 1.f, w, in, x, 1, 0.f, y, 1);
+  else
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(T), out, in, 1.f, x, in, w, in, 0.f, y, out);
 }
 
 void matmul_io(const float* x, int64_t T, int in, const float* W, int out, float* y) {
