@@ -52,6 +52,19 @@ TEST(Binidx, ReadsMakeDataOutput) {
   EXPECT_EQ(r.num_tokens(), 66833u);
   EXPECT_EQ(r.num_docs(), 182u);
   check_layout(r);
+  EXPECT_EQ(r.doc_length(0), 790u);
+  EXPECT_EQ(r.doc_length(181), 121u);
+  // A window over the end of document 4, all of the documents 5..6 and the start of 7, built
+  // again from the documents one by one.
+  uint64_t from = r.doc_offset(5) - 10, len = r.doc_length(5) + r.doc_length(6) + 20;
+  std::vector<uint16_t> got(len), want;
+  r.get(from, len, got.data());
+  const uint16_t* t = r.tokens();
+  want.insert(want.end(), t + r.doc_offset(4) + r.doc_length(4) - 10, t + r.doc_offset(4) + r.doc_length(4));
+  for (size_t d : {5u, 6u}) want.insert(want.end(), t + r.doc_offset(d), t + r.doc_offset(d) + r.doc_length(d));
+  want.insert(want.end(), t + r.doc_offset(7), t + r.doc_offset(7) + 10);
+  EXPECT_EQ(got, want);
+  EXPECT_EQ(got[9], 0);  // end of document 4
 }
 
 TEST(Binidx, GetAcrossDocumentBoundaries) {

@@ -47,6 +47,12 @@ inline constexpr Tol fp32_exact{0, 0};
 // Finite differences (eps 1e-3, fp32 forward, double loss) vs an op's analytic backward:
 // per element abs + rel; `rel` is also the bound on the relative error in norm per tensor.
 inline constexpr Tol fd_grad{2e-3, 1e-2};
+// Whole-model finite differences (eps 3e-3, fp32 forward) on a tiny random RWKV-7.
+inline constexpr Tol fd_model{2e-4, 2e-2};
+// Init checks: Gram matrix of a bf16-stored orthogonal init vs gain^2 * I (`abs`, in units of
+// gain^2; bf16 keeps 8 significant bits); moments of a uniform init vs the exact ones (`rel`).
+inline constexpr Tol bf16_orthogonal{1e-2, 0};
+inline constexpr Tol init_moments{0, 5e-2};
 }  // namespace tol
 
 // Max over elements of |got-ref| - (abs + rel*|ref|); <= 0 means within tolerance.

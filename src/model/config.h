@@ -2,6 +2,8 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/tensor.h"
 
@@ -17,10 +19,23 @@ struct ModelConfig {
   int dim_att = 0, dim_ffn = 0;
   int d_decay = 0, d_aaa = 0, d_mv = 0, d_gate = 0;  // x070 LoRA ranks: w1, a1, v1, g1 columns
   int64_t n_params = 0;
+  std::string arch_key;  // the key that decided the architecture (for error messages)
 };
 
 // Detects the architecture as the rwkv pip package does and reads the sizes. An unknown or
-// mixed layout throws "[model] <source>: ..." naming the offending key.
+// mixed layout throws "[model] <source>: ..." naming the offending key. For x070 every tensor's
+// shape is checked against the sizes (a wrong one is named with its expected shape).
 ModelConfig detect_config(const StateDict& sd, const std::string& source);
+
+// Throws "[model] <source>: this is an <arch> model (key '<arch_key>'); <what> needs x070" unless
+// cfg.arch == want.
+void require_arch(const ModelConfig& cfg, Arch want, const std::string& source, const std::string& what = "rwkv");
+
+// x070 sizes for a fresh model as RWKV-LM's train.py chooses them (LoRA ranks from C,
+// dim_att = C, dim_ffn = 4C); n_params filled.
+ModelConfig x070_config(int n_layer, int n_embd, int vocab_size, int head_size = 64);
+
+// The x070 parameter names and shapes in the official state-dict order (RWKV-LM train_temp).
+std::vector<std::pair<std::string, Shape>> x070_param_shapes(const ModelConfig& cfg);
 
 }  // namespace rwkv

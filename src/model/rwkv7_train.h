@@ -31,8 +31,10 @@ struct Rwkv7TrainScratch {
 // Returns the mean CE loss; `grads` (same config as p; reshaped/zeroed as needed) is overwritten
 // with d(loss)/d(param) incl. L2Wrap. grad_cp: keep only each layer's input and recompute the
 // layer in the backward (same gradients, less memory).
+// l2wrap: the L2Wrap factor numerator (official 1e-4; 0 gives the exact gradient of the loss).
 float rwkv7_forward_backward(const Rwkv7Params& p, const int32_t* tokens, int B, int T,
-                             Rwkv7Params& grads, Rwkv7TrainScratch& s, bool grad_cp);
+                             Rwkv7Params& grads, Rwkv7TrainScratch& s, bool grad_cp,
+                             float l2wrap = 1e-4f);
 
 // Forward only (eval): mean CE loss over the B*T targets. row_losses: (B*T) or null.
 float rwkv7_forward_loss(const Rwkv7Params& p, const int32_t* tokens, int B, int T,

@@ -3,9 +3,8 @@
 #include "tokenizer/world.h"
 
 #include <algorithm>
+#include <cstring>
 #include <fstream>
-#include <map>
-#include <unordered_map>
 
 #include "core/error.h"
 #include "tokenizer/py_literal.h"
@@ -59,71 +58,78 @@ WorldTokenizer::WorldTokenizer(const std::vector<std::pair<int32_t, std::string>
 void WorldTokenizer::build(const std::vector<std::pair<int32_t, std::string>>& vocab) {
   // id -> bytes (a later line with the same id wins), then bytes -> id in first-seen id order
   // (a later id with the same bytes wins), as the official dicts do.
+  for (auto& [id, b] : vocab) vocab_size_ = std::max(vocab_size_, id + 1);
+  std::vector<const std::string*> id2tok(size_t(vocab_size_), nullptr);
   std::vector<int32_t> order;
-  std::unordered_map<int32_t, std::string> id2tok;
   for (auto& [id, b] : vocab) {
-    if (!id2tok.count(id)) order.push_back(id);
-    id2tok[id] = b;
-    vocab_size_ = std::max(vocab_size_, id + 1);
+    if (!id2tok[size_t(id)]) order.push_back(id);
+    id2tok[size_t(id)] = &b;
   }
-  std::map<std::string, int32_t> tok2id;  // sorted: lets the trie be built level by level
-  for (int32_t id : order) tok2id[id2tok[id]] = id;
-
   tok_off_.assign(size_t(vocab_size_), -1);
   tok_len_.assign(size_t(vocab_size_), 0);
   for (int32_t id : order) {
     tok_off_[size_t(id)] = int64_t(bytes_.size());
-    tok_len_[size_t(id)] = uint32_t(id2tok[id].size());
-    bytes_ += id2tok[id];
+    tok_len_[size_t(id)] = uint32_t(id2tok[size_t(id)]->size());
+    bytes_ += *id2tok[size_t(id)];
   }
+  // Tokens sorted by bytes (stable: for equal bytes the later id in `order` comes last and wins).
+  std::vector<int32_t> sorted(order);
+  std::stable_sort(sorted.begin(), sorted.end(), [&](int32_t a, int32_t b) { return token_bytes(a) < token_bytes(b); });
 
-  // Pointer trie first, then flattened breadth-first so that siblings are consecutive.
-  struct TNode {
-    int32_t token = -1;
-    std::map<uint8_t, int32_t> kids;
-  };
-  std::vector<TNode> t(1);
-  for (auto& [b, id] : tok2id) {
-    int32_t u = 0;
-    for (unsigned char c : b) {
-      auto it = t[size_t(u)].kids.find(c);
-      if (it == t[size_t(u)].kids.end()) {
-        t.emplace_back();
-        int32_t v = int32_t(t.size() - 1);
-        t[size_t(u)].kids[c] = v;
-        u = v;
-      } else {
-        u = it->second;
+  // Breadth-first trie straight from the sorted list: the nodes of depth d+1 are the distinct
+  // (d+1)-byte prefixes in sorted order, so each node's children come out consecutive.
+  std::vector<Node> nodes(1);
+  std::vector<uint16_t> count(1, 0);
+  std::vector<uint8_t> label(1, 0);
+  std::vector<int32_t> active(sorted), cur(size_t(vocab_size_), 0), next_active;
+  for (size_t d = 0; !active.empty(); ++d) {
+    int32_t prev_parent = -1, made = -1;
+    int prev_byte = -1;
+    next_active.clear();
+    for (int32_t id : active) {
+      std::string_view t = token_bytes(id);
+      int32_t p = cur[size_t(id)];
+      int b = (unsigned char)t[d];
+      if (p != prev_parent || b != prev_byte) {
+        made = int32_t(nodes.size());
+        nodes.push_back(Node{});
+        count.push_back(0);
+        label.push_back(uint8_t(b));
+        if (count[size_t(p)]++ == 0) nodes[size_t(p)].first = made;
+        prev_parent = p;
+        prev_byte = b;
       }
+      cur[size_t(id)] = made;
+      if (t.size() == d + 1) nodes[size_t(made)].token = id;  // equal bytes: the later id wins
+      else next_active.push_back(id);
     }
-    t[size_t(u)].token = id;
+    active.swap(next_active);
   }
-  nodes_.assign(t.size(), Node{});
-  label_.assign(t.size(), 0);
-  std::vector<int32_t> queue{0}, newidx(t.size(), -1);
-  newidx[0] = 0;
-  int32_t next = 1;
-  for (size_t qi = 0; qi < queue.size(); ++qi) {
-    int32_t old = queue[qi];
-    Node& n = nodes_[size_t(newidx[size_t(old)])];
-    n.token = t[size_t(old)].token;
-    n.first = next;
-    n.count = uint16_t(t[size_t(old)].kids.size());
-    for (auto& [c, kid] : t[size_t(old)].kids) {
-      newidx[size_t(kid)] = next;
-      label_[size_t(next)] = c;
-      ++next;
-      queue.push_back(kid);
+  for (int b = 0; b < 256; ++b) root_[b] = -1;
+  for (int k = 0; k < count[0]; ++k) root_[label[size_t(nodes[0].first + k)]] = nodes[0].first + k;
+  for (size_t i = 1; i < nodes.size(); ++i) {
+    Node& n = nodes[i];
+    if (count[i] <= 7) {
+      n.count = uint8_t(count[i]);
+      for (int k = 0; k < count[i]; ++k) n.lab[k] = label[size_t(n.first + k)];
+      continue;
     }
+    Bitmap m{};
+    for (int k = 0; k < count[i]; ++k) {
+      uint8_t c = label[size_t(n.first + k)];
+      m.w[c >> 6] |= uint64_t(1) << (c & 63);
+    }
+    for (int w = 1; w < 4; ++w) m.cum[w] = uint8_t(m.cum[w - 1] + __builtin_popcountll(m.w[w - 1]));
+    uint32_t row = uint32_t(bitmaps_.size());
+    bitmaps_.push_back(m);
+    n.count = kBitmap;
+    std::memcpy(n.lab, &row, 4);
   }
-  // Dense rows for busy nodes: a scan over more than a few labels costs more than a lookup.
-  for (size_t i = 0; i < nodes_.size(); ++i) {
-    Node& n = nodes_[i];
-    if (n.count <= 6 && i != 0) continue;
-    n.dense = int32_t(dense_.size() / 256);
-    dense_.resize(dense_.size() + 256, -1);
-    for (int k = 0; k < n.count; ++k) dense_[size_t(n.dense) * 256 + label_[size_t(n.first + k)]] = n.first + k;
-  }
+  nodes_ = std::move(nodes);
+  pair_.assign(65536, -1);
+  for (int a = 0; a < 256; ++a)
+    if (root_[a] >= 0)
+      for (int b = 0; b < 256; ++b) pair_[size_t(a) << 8 | size_t(b)] = child(nodes_[size_t(root_[a])], uint8_t(b));
 }
 
 void WorldTokenizer::no_token(std::string_view text, size_t pos) const {
@@ -134,15 +140,24 @@ void WorldTokenizer::encode_append(std::string_view text, std::vector<int32_t>& 
   auto p = reinterpret_cast<const uint8_t*>(text.data());
   const size_t n = text.size();
   const Node* nodes = nodes_.data();
-  const int32_t* root = dense_.data();  // the root always has dense row 0
   size_t i = 0;
   while (i < n) {
-    int32_t u = root[p[i]];
+    int32_t u = root_[p[i]];
     if (u < 0) no_token(text, i);
     int32_t best = nodes[u].token;
     size_t j = i + 1, best_end = best >= 0 ? j : i;
+    if (j < n) {  // the first two bytes in one lookup
+      int32_t v = pair_[size_t(p[i]) << 8 | p[j]];
+      if (v < 0) goto emit;
+      u = v;
+      ++j;
+      if (nodes[u].token >= 0) {
+        best = nodes[u].token;
+        best_end = j;
+      }
+    }
     while (j < n) {
-      int32_t v = child(u, p[j]);
+      int32_t v = child(nodes[u], p[j]);
       if (v < 0) break;
       u = v;
       ++j;
@@ -151,6 +166,7 @@ void WorldTokenizer::encode_append(std::string_view text, std::vector<int32_t>& 
         best_end = j;
       }
     }
+  emit:
     if (best_end == i) no_token(text, i);
     out.push_back(best);
     i = best_end;
@@ -164,9 +180,20 @@ std::vector<int32_t> WorldTokenizer::encode(std::string_view text) const {
   return out;
 }
 
-std::string_view WorldTokenizer::token_bytes(int32_t id) const {
-  if (id < 0 || id >= vocab_size_ || tok_off_[size_t(id)] < 0) return {};
-  return std::string_view(bytes_).substr(size_t(tok_off_[size_t(id)]), tok_len_[size_t(id)]);
+bool WorldTokenizer::round_trips(const int32_t* ids, size_t n, std::string_view text) const {
+  const char* t = text.data();
+  size_t pos = 0, len = text.size();
+  for (size_t k = 0; k < n; ++k) {
+    int32_t id = ids[k];
+    if (id < 0 || id >= vocab_size_ || tok_off_[size_t(id)] < 0) return false;
+    const char* b = bytes_.data() + tok_off_[size_t(id)];
+    uint32_t l = tok_len_[size_t(id)];
+    if (l > len - pos) return false;
+    for (uint32_t c = 0; c < l; ++c)
+      if (b[c] != t[pos + c]) return false;
+    pos += l;
+  }
+  return pos == len;
 }
 
 std::string WorldTokenizer::decode(const int32_t* ids, size_t n) const {

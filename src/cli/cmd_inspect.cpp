@@ -1,0 +1,70 @@
+// cmd_inspect.cpp — `rwkv inspect MODEL`: architecture, sizes, parameter count and the tensor
+// table (shape columns then name, as RWKV-LM train.py prints it) of a .pth or .safetensors.
+#include <fmt/format.h>
+
+#include <set>
+
+#include "cli/cli_util.h"
+#include "cli/command.h"
+#include "core/error.h"
+#include "io/model_file.h"
+#include "model/config.h"
+
+namespace {
+
+std::string with_commas(int64_t v) {
+  std::string s = std::to_string(v), r;
+  for (size_t i = 0; i < s.size(); i++) {
+    if (i && (s.size() - i) % 3 == 0) r += ',';
+    r += s[i];
+  }
+  return r;
+}
+
+// train.py: f"{s0.ljust(5)} {s1.ljust(5)} {s2.ljust(5)} {s3.ljust(5)} {n}"
+std::string table_line(const std::string& name, const rwkv::Shape& s) {
+  auto col = [&](size_t i) { return i < s.size() ? std::to_string(s[i]) : std::string(); };
+  return fmt::format("{:<5} {:<5} {:<5} {:<5} {}", col(0), col(1), col(2), col(3), name);
+}
+
+}  // namespace
+
+static int run(int argc, char** argv) {
+  CLI::App app{"Show a model file's architecture, sizes, parameter count and tensor table"};
+  std::string path;
+  app.add_option("model", path, "model file (.pth or .safetensors)")->required();
+  int code = 0;
+  if (!rwkv::cli::parse(app, argc, argv, &code)) return code;
+  rwkv::StateDict sd = rwkv::load_model_file(path);
+  std::set<std::string> dtypes;
+  int64_t n_params = 0;
+  for (auto& [k, t] : sd.items) {
+    dtypes.insert(rwkv::dtype_name(t.dtype));
+    n_params += t.numel();
+  }
+  for (auto& [k, t] : sd.items)
+    fmt::print("{}{}\n", table_line(k, t.shape), dtypes.size() > 1 ? fmt::format("  [{}]", rwkv::dtype_name(t.dtype)) : "");
+  fmt::print("\nfile        {}\n", path);
+  fmt::print("tensors     {}\n", sd.size());
+  fmt::print("dtype       {}\n", dtypes.size() == 1 ? *dtypes.begin() : std::string("mixed"));
+  rwkv::ModelConfig c;
+  try {
+    c = rwkv::detect_config(sd, path);
+  } catch (const rwkv::Error& e) {
+    fmt::print("params      {}\n", with_commas(n_params));
+    throw;
+  }
+  static const char* const kNames[] = {"RWKV-4", "RWKV-5.0", "RWKV-5.1", "RWKV-5.2", "RWKV-6", "RWKV-7"};
+  fmt::print("arch        {} ({})\n", rwkv::arch_name(c.arch), kNames[int(c.arch)]);
+  fmt::print("n_layer     {}\n", c.n_layer);
+  fmt::print("n_embd      {}\n", c.n_embd);
+  if (c.arch != rwkv::Arch::RWKV4) fmt::print("head_size   {}\nn_head      {}\n", c.head_size, c.n_head);
+  fmt::print("vocab_size  {}\n", c.vocab_size);
+  fmt::print("dim_att     {}\ndim_ffn     {}\n", c.dim_att, c.dim_ffn);
+  if (c.arch == rwkv::Arch::RWKV7)
+    fmt::print("lora        decay {}, aaa {}, mv {}, gate {}\n", c.d_decay, c.d_aaa, c.d_mv, c.d_gate);
+  fmt::print("params      {}\n", with_commas(c.n_params));
+  return 0;
+}
+
+static rwkv::cli::Command reg{"inspect", "show a model file's architecture, sizes and tensors", run};

@@ -1,0 +1,247 @@
+// config.cpp — architecture detection (the rwkv pip package's rules, plus x070) and sizes.
+#include "model/config.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
+
+#include "core/error.h"
+
+namespace rwkv {
+
+const char* arch_name(Arch a) {
+  switch (a) {
+    case Arch::RWKV4: return "v4";
+    case Arch::RWKV5: return "x050";
+    case Arch::RWKV5_1: return "x051";
+    case Arch::RWKV5_2: return "x052";
+    case Arch::RWKV6: return "x060";
+    case Arch::RWKV7: return "x070";
+  }
+  return "?";
+}
+
+namespace {
+
+// Per-block parameter names (after "blocks.N.") of each layout.
+const std::set<std::string> kBlockCommon = {"ln1.weight", "ln1.bias", "ln2.weight", "ln2.bias", "ln0.weight", "ln0.bias"};
+const std::set<std::string> kV4 = {
+    "att.time_mix_k", "att.time_mix_v", "att.time_mix_r", "att.time_decay", "att.time_first", "att.key.weight",
+    "att.value.weight", "att.receptance.weight", "att.output.weight", "ffn.time_mix_k", "ffn.time_mix_r",
+    "ffn.key.weight", "ffn.receptance.weight", "ffn.value.weight"};
+const std::set<std::string> kV5Extra = {"att.time_faaaa", "att.ln_x.weight", "att.ln_x.bias", "att.time_mix_g", "att.gate.weight"};
+const std::set<std::string> kV6 = {
+    "att.time_maa_x", "att.time_maa_w", "att.time_maa_k", "att.time_maa_v", "att.time_maa_r", "att.time_maa_g",
+    "att.time_maa_w1", "att.time_maa_w2", "att.time_decay", "att.time_decay_w1", "att.time_decay_w2",
+    "att.time_faaaa", "att.receptance.weight", "att.key.weight", "att.value.weight", "att.output.weight",
+    "att.gate.weight", "att.ln_x.weight", "att.ln_x.bias", "ffn.time_maa_k", "ffn.time_maa_r", "ffn.key.weight",
+    "ffn.receptance.weight", "ffn.value.weight"};
+const std::set<std::string> kV7 = {
+    "att.x_r", "att.x_w", "att.x_k", "att.x_v", "att.x_a", "att.x_g", "att.w0", "att.w1", "att.w2", "att.a0",
+    "att.a1", "att.a2", "att.v0", "att.v1", "att.v2", "att.g1", "att.g2", "att.k_k", "att.k_a", "att.r_k",
+    "att.receptance.weight", "att.key.weight", "att.value.weight", "att.output.weight", "att.ln_x.weight",
+    "att.ln_x.bias", "ffn.x_k", "ffn.key.weight", "ffn.value.weight"};
+const std::set<std::string> kTop = {"emb.weight", "head.weight", "ln_out.weight", "ln_out.bias"};
+
+bool in_layout(Arch a, const std::string& sub) {
+  if (kBlockCommon.count(sub)) return true;
+  switch (a) {
+    case Arch::RWKV4: return kV4.count(sub) > 0;
+    case Arch::RWKV5: case Arch::RWKV5_1: case Arch::RWKV5_2: return kV4.count(sub) || kV5Extra.count(sub);
+    case Arch::RWKV6: return kV6.count(sub) > 0;
+    case Arch::RWKV7: return kV7.count(sub) > 0;
+  }
+  return false;
+}
+
+// "blocks.12.att.x_r" -> (12, "att.x_r"); -1 when not a block key.
+int split_block(const std::string& k, std::string* sub) {
+  if (k.rfind("blocks.", 0) != 0) return -1;
+  size_t dot = k.find('.', 7);
+  if (dot == std::string::npos || dot == 7) return -1;
+  int layer = 0;
+  for (size_t i = 7; i < dot; i++) {
+    if (k[i] < '0' || k[i] > '9') return -1;
+    layer = layer * 10 + (k[i] - '0');
+    if (layer > 1000000) return -1;
+  }
+  *sub = k.substr(dot + 1);
+  return layer;
+}
+
+int dim(const StateDict& sd, const std::string& key, int d, const std::string& src) {
+  const Tensor& t = sd.at(key);
+  if (t.dim() <= d) fail("model", "{}: tensor '{}' has shape {}, expected at least {} dimensions", src, key, shape_str(t.shape), d + 1);
+  return int(t.shape[d]);
+}
+
+}  // namespace
+
+ModelConfig detect_config(const StateDict& sd, const std::string& src) {
+  ModelConfig c;
+  // 1. architecture: x070 by its own parameters, else the pip package's rules.
+  bool v7 = false;
+  std::string v7_key;
+  double version = 4;
+  std::string pip_key;
+  for (auto& [k, t] : sd.items) {
+    std::string sub;
+    if (split_block(k, &sub) < 0) continue;
+    if (!v7 && (sub == "att.r_k" || sub == "att.x_r" || sub == "att.w0" || sub == "att.k_k")) { v7 = true; v7_key = k; }
+    auto bump = [&](double v) { if (v > version) { version = v; pip_key = k; } };
+    if (k.find("ln_x") != std::string::npos) bump(5);
+    if (k.find("gate.weight") != std::string::npos) bump(5.1);
+    if (int(version) == 5 && k.find("att.time_decay") != std::string::npos && t.dim() > 1 && t.shape[1] > 1) bump(5.2);
+    if (k.find("time_maa") != std::string::npos) bump(6);
+  }
+  if (v7) { c.arch = Arch::RWKV7; c.arch_key = v7_key; }
+  else {
+    c.arch = version >= 6 ? Arch::RWKV6 : version >= 5.2 ? Arch::RWKV5_2 : version >= 5.1 ? Arch::RWKV5_1
+           : version >= 5 ? Arch::RWKV5 : Arch::RWKV4;
+    c.arch_key = pip_key;
+  }
+
+  // 2. every key must belong to that layout; name the first that does not.
+  int n_layer = 0;
+  for (auto& [k, t] : sd.items) {
+    std::string sub;
+    int layer = split_block(k, &sub);
+    if (layer < 0) {
+      if (!kTop.count(k)) fail("model", "{}: unknown key '{}' (not a parameter of an RWKV {} model)", src, k, arch_name(c.arch));
+      continue;
+    }
+    n_layer = std::max(n_layer, layer + 1);
+    if (in_layout(c.arch, sub)) continue;
+    for (Arch other : {Arch::RWKV7, Arch::RWKV6, Arch::RWKV5_2, Arch::RWKV4})
+      if (in_layout(other, sub))
+        fail("model", "{}: mixed layout: key '{}' belongs to an {} model, but '{}' makes this an {} model", src, k,
+             arch_name(other), c.arch_key.empty() ? "the other keys" : c.arch_key, arch_name(c.arch));
+    fail("model", "{}: unknown key '{}' for an RWKV {} model", src, k, arch_name(c.arch));
+  }
+  if (!sd.has("emb.weight")) fail("model", "{}: missing tensor 'emb.weight' (not an RWKV model?)", src);
+  if (n_layer == 0) fail("model", "{}: no 'blocks.N.*' tensors (not an RWKV model?)", src);
+  c.n_layer = n_layer;
+  c.vocab_size = dim(sd, "emb.weight", 0, src);
+  c.n_embd = dim(sd, "emb.weight", 1, src);
+  for (int l = 0; l < n_layer; l++)
+    if (!sd.has(fmt::format("blocks.{}.ln1.weight", l)))
+      fail("model", "{}: missing tensor 'blocks.{}.ln1.weight' ({} layers expected)", src, l, n_layer);
+  const std::string b0 = "blocks.0.";
+  for (auto& [k, t] : sd.items) c.n_params += t.numel();
+
+  // 3. sizes per layout.
+  c.dim_att = dim(sd, b0 + "att.key.weight", 0, src);
+  c.dim_ffn = dim(sd, b0 + "ffn.key.weight", 0, src);
+  switch (c.arch) {
+    case Arch::RWKV4: c.n_head = 0; c.head_size = 0; break;
+    case Arch::RWKV5: case Arch::RWKV5_1: case Arch::RWKV5_2:
+      c.n_head = dim(sd, b0 + "att.time_decay", 0, src);
+      c.head_size = c.n_head ? c.dim_att / c.n_head : 0;
+      break;
+    case Arch::RWKV6:
+      c.n_head = dim(sd, b0 + "att.time_faaaa", 0, src);
+      c.head_size = c.n_head ? c.dim_att / c.n_head : 0;
+      c.d_decay = dim(sd, b0 + "att.time_decay_w1", 1, src);
+      break;
+    case Arch::RWKV7: {
+      c.n_head = dim(sd, b0 + "att.r_k", 0, src);
+      c.head_size = dim(sd, b0 + "att.r_k", 1, src);
+      c.d_decay = dim(sd, b0 + "att.w1", 1, src);
+      c.d_aaa = dim(sd, b0 + "att.a1", 1, src);
+      std::string vl = n_layer > 1 ? "blocks.1.att.v1" : b0 + "att.v1";
+      c.d_mv = sd.has(vl) ? dim(sd, vl, 1, src) : 32;
+      c.d_gate = dim(sd, b0 + "att.g1", 1, src);
+      // every tensor must have the shape these sizes imply (layer 0's v0/v1/v2 are optional)
+      std::map<std::string, Shape> want;
+      for (auto& [k, s] : x070_param_shapes(c)) want[k] = s;
+      for (auto& [k, s] : want) {
+        const Tensor* t = sd.find(k);
+        bool optional = k.rfind("blocks.0.att.v", 0) == 0 && k.size() == 15;
+        if (!t) {
+          if (optional) continue;
+          fail("model", "{}: missing tensor '{}' (x070 with n_layer {}, n_embd {})", src, k, c.n_layer, c.n_embd);
+        }
+        if (t->shape != s)
+          fail("model", "{}: tensor '{}' has shape {}, expected {} (x070 with n_embd {}, head_size {})", src, k,
+               shape_str(t->shape), shape_str(s), c.n_embd, c.head_size);
+      }
+      break;
+    }
+  }
+  return c;
+}
+
+void require_arch(const ModelConfig& cfg, Arch want, const std::string& src, const std::string& what) {
+  if (cfg.arch == want) return;
+  fail("model", "{}: this is an RWKV {} model (key '{}'); {} needs an {} model", src, arch_name(cfg.arch),
+       cfg.arch_key, what, arch_name(want));
+}
+
+ModelConfig x070_config(int n_layer, int n_embd, int vocab_size, int head_size) {
+  if (n_layer < 1 || n_embd < 1 || vocab_size < 1 || head_size < 1 || n_embd % head_size)
+    fail("model", "bad x070 sizes: n_layer {}, n_embd {}, vocab_size {}, head_size {} (n_embd must be a multiple of head_size)",
+         n_layer, n_embd, vocab_size, head_size);
+  ModelConfig c;
+  c.arch = Arch::RWKV7;
+  c.n_layer = n_layer;
+  c.n_embd = n_embd;
+  c.vocab_size = vocab_size;
+  c.head_size = head_size;
+  c.n_head = n_embd / head_size;
+  c.dim_att = n_embd;
+  c.dim_ffn = 4 * n_embd;
+  // max(32, int(round(k * C**0.5 / 32) * 32)); Python's round() rounds half to even.
+  auto rank = [&](double k) { return std::max(32, int(std::nearbyint(k * std::sqrt(double(n_embd)) / 32) * 32)); };
+  c.d_decay = rank(2.5);
+  c.d_aaa = rank(2.5);
+  c.d_mv = rank(1.7);
+  c.d_gate = rank(5);
+  for (auto& [k, s] : x070_param_shapes(c)) c.n_params += shape_numel(s);
+  return c;
+}
+
+std::vector<std::pair<std::string, Shape>> x070_param_shapes(const ModelConfig& c) {
+  const int64_t C = c.n_embd, V = c.vocab_size, H = c.n_head, N = c.head_size, F = c.dim_ffn, A = c.dim_att;
+  std::vector<std::pair<std::string, Shape>> r;
+  r.push_back({"emb.weight", {V, C}});
+  for (int l = 0; l < c.n_layer; l++) {
+    const std::string b = fmt::format("blocks.{}.", l);
+    auto add = [&](const char* n, Shape s) { r.push_back({b + n, std::move(s)}); };
+    add("ln1.weight", {C});
+    add("ln1.bias", {C});
+    add("ln2.weight", {C});
+    add("ln2.bias", {C});
+    if (l == 0) { add("ln0.weight", {C}); add("ln0.bias", {C}); }
+    for (const char* x : {"att.x_r", "att.x_w", "att.x_k", "att.x_v", "att.x_a", "att.x_g"}) add(x, {1, 1, C});
+    add("att.w1", {C, c.d_decay});
+    add("att.w2", {c.d_decay, C});
+    add("att.w0", {1, 1, C});
+    add("att.a1", {C, c.d_aaa});
+    add("att.a2", {c.d_aaa, C});
+    add("att.a0", {1, 1, C});
+    add("att.v1", {C, c.d_mv});
+    add("att.v2", {c.d_mv, C});
+    add("att.v0", {1, 1, C});
+    add("att.g1", {C, c.d_gate});
+    add("att.g2", {c.d_gate, C});
+    add("att.k_k", {1, 1, C});
+    add("att.k_a", {1, 1, C});
+    add("att.r_k", {H, N});
+    add("att.receptance.weight", {A, C});
+    add("att.key.weight", {A, C});
+    add("att.value.weight", {A, C});
+    add("att.output.weight", {C, A});
+    add("att.ln_x.weight", {A});
+    add("att.ln_x.bias", {A});
+    add("ffn.x_k", {1, 1, C});
+    add("ffn.key.weight", {F, C});
+    add("ffn.value.weight", {C, F});
+  }
+  r.push_back({"ln_out.weight", {C}});
+  r.push_back({"ln_out.bias", {C}});
+  r.push_back({"head.weight", {V, C}});
+  return r;
+}
+
+}  // namespace rwkv

@@ -1,0 +1,204 @@
+// rwkv7_train.cpp — RWKV-7 training step on the CPU: forward over B sequences of T tokens with
+// every activation kept (or, with grad_cp, only each layer's input), mean CE loss with L2Wrap,
+// and the explicit backward in reverse layer order (see rwkv7_train.h, rwkv7_block.h).
+#include "model/rwkv7_train.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "core/error.h"
+#include "model/rwkv7_block.h"
+#include "ops/embedding.h"
+#include "ops/l2wrap_ce.h"
+#include "ops/layernorm.h"
+#include "ops/matmul.h"
+
+namespace rwkv {
+
+namespace {
+constexpr float kLnEps = 1e-5f;
+enum class Mode { None, Eval, Train, TrainCp };
+}  // namespace
+
+// Every buffer of one (B, T, mode), allocated through a byte counter.
+struct Rwkv7TrainArena {
+  ModelConfig cfg;
+  int B = 0, T = 0;
+  Mode mode = Mode::None;
+  size_t bytes = 0, peak = 0;
+  std::vector<std::pair<void*, size_t>> blocks;
+
+  std::vector<int32_t> inputs, targets;  // (M) each (counted in bytes)
+  float *emb_out = nullptr, *ln0_mean = nullptr, *ln0_rstd = nullptr;  // (M,C), (M), (M)
+  std::vector<float*> xs;                // L+1 residual streams (M,C): xs[l] enters layer l
+  std::vector<Rwkv7LayerActs> acts;      // L (Train) or 1 (Eval, TrainCp)
+  Rwkv7LayerActs gacts{};                // gradient buffers of one layer (Train, TrainCp)
+  float* gacts_base = nullptr;
+  size_t gacts_n = 0;
+  float *v_first = nullptr, *dv_first = nullptr, *dres = nullptr, *dtmp = nullptr;  // (M,C)
+  float *lnout = nullptr, *lnout_mean = nullptr, *lnout_rstd = nullptr;  // (M,C), (M), (M)
+  float *logits = nullptr, *losses = nullptr;                            // (M,V), (M)
+
+  float* alloc(size_t n) {
+    size_t nb = (n * sizeof(float) + 63) / 64 * 64;
+    void* p = std::aligned_alloc(64, nb ? nb : 64);
+    if (!p) fail("train", "out of memory allocating {} bytes of activations", nb);
+    blocks.emplace_back(p, nb);
+    bytes += nb;
+    if (bytes > peak) peak = bytes;
+    return static_cast<float*>(p);
+  }
+  void release() {
+    for (auto& b : blocks) std::free(b.first);
+    blocks.clear();
+    bytes = 0;
+    inputs = {};
+    targets = {};
+    acts.clear();
+    xs.clear();
+    mode = Mode::None;
+  }
+  ~Rwkv7TrainArena() { release(); }
+
+  void ensure(const ModelConfig& c, int b, int t, Mode m) {
+    if (mode == m && B == b && T == t && cfg.n_layer == c.n_layer && cfg.n_embd == c.n_embd &&
+        cfg.vocab_size == c.vocab_size && cfg.dim_ffn == c.dim_ffn && cfg.head_size == c.head_size &&
+        cfg.d_decay == c.d_decay && cfg.d_aaa == c.d_aaa && cfg.d_mv == c.d_mv &&
+        cfg.d_gate == c.d_gate)
+      return;
+    release();
+    cfg = c;
+    B = b;
+    T = t;
+    mode = m;
+    const Rwkv7Dims d = Rwkv7Dims::make(c, b, t);
+    const size_t M = size_t(d.M), C = size_t(c.n_embd), V = size_t(c.vocab_size);
+    inputs.resize(M);
+    targets.resize(M);
+    bytes += 2 * M * sizeof(int32_t);
+    peak = std::max(peak, bytes);
+    emb_out = alloc(M * C);
+    ln0_mean = alloc(M);
+    ln0_rstd = alloc(M);
+    xs.resize(size_t(c.n_layer) + 1);
+    for (auto& x : xs) x = alloc(M * C);
+    const bool train = m != Mode::Eval;
+    const int nacts = m == Mode::Train ? c.n_layer : 1;
+    acts.resize(nacts);
+    for (auto& a : acts) {
+      size_t n = rwkv7_layer_acts_layout(a, d, nullptr, train);
+      rwkv7_layer_acts_layout(a, d, alloc(n), train);
+    }
+    v_first = alloc(M * C);
+    lnout = alloc(M * C);
+    lnout_mean = alloc(M);
+    lnout_rstd = alloc(M);
+    logits = alloc(M * V);
+    losses = alloc(M);
+    if (train) {
+      gacts_n = rwkv7_layer_acts_layout(gacts, d, nullptr, false);
+      gacts_base = alloc(gacts_n);
+      rwkv7_layer_acts_layout(gacts, d, gacts_base, false);
+      dv_first = alloc(M * C);
+      dres = alloc(M * C);
+      dtmp = alloc(M * C);
+    }
+  }
+};
+
+Rwkv7TrainScratch::Rwkv7TrainScratch() : arena(std::make_unique<Rwkv7TrainArena>()) {}
+Rwkv7TrainScratch::~Rwkv7TrainScratch() = default;
+Rwkv7TrainScratch::Rwkv7TrainScratch(Rwkv7TrainScratch&&) noexcept = default;
+Rwkv7TrainScratch& Rwkv7TrainScratch::operator=(Rwkv7TrainScratch&&) noexcept = default;
+size_t Rwkv7TrainScratch::bytes() const { return arena ? arena->bytes : 0; }
+size_t Rwkv7TrainScratch::peak_bytes() const { return arena ? arena->peak : 0; }
+void Rwkv7TrainScratch::release() {
+  if (arena) arena->release();
+}
+
+namespace {
+
+// Splits tokens (B, T+1) into inputs/targets and runs embedding, ln0, the blocks, ln_out, head,
+// and the CE forward. Returns the mean loss.
+float forward(const Rwkv7Params& p, const int32_t* tokens, int B, int T, Rwkv7TrainArena& A,
+              float* row_losses) {
+  const ModelConfig& c = p.cfg;
+  const Rwkv7Dims d = Rwkv7Dims::make(c, B, T);
+  const int64_t M = d.M;
+  const int C = c.n_embd, V = c.vocab_size, L = c.n_layer;
+  for (int b = 0; b < B; b++)
+    for (int t = 0; t <= T; t++) {
+      int32_t id = tokens[int64_t(b) * (T + 1) + t];
+      if (id < 0 || id >= V)
+        fail("train", "token id {} (sequence {}, position {}) is outside the vocabulary (size {})",
+             id, b, t, V);
+      if (t < T) A.inputs[int64_t(b) * T + t] = id;
+      if (t > 0) A.targets[int64_t(b) * T + t - 1] = id;
+    }
+  embedding_forward(A.emb_out, A.inputs.data(), p.emb, M, C);
+  layernorm_forward(A.xs[0], A.ln0_mean, A.ln0_rstd, A.emb_out, p.layers[0].ln0_w,
+                    p.layers[0].ln0_b, M, C, kLnEps);
+  for (int l = 0; l < L; l++) {
+    const Rwkv7LayerActs& a = A.acts[A.mode == Mode::Train ? l : 0];
+    rwkv7_layer_forward(p.layers[l], a, d, l, A.xs[l], A.xs[l + 1], A.v_first, nullptr);
+  }
+  layernorm_forward(A.lnout, A.lnout_mean, A.lnout_rstd, A.xs[L], p.ln_out_w, p.ln_out_b, M, C,
+                    kLnEps);
+  matmul_linear_forward(A.logits, A.lnout, p.head, M, C, V);
+  double total = l2wrap_ce_forward(row_losses ? row_losses : A.losses, A.logits, A.targets.data(),
+                                   M, V);
+  return float(total / double(M));
+}
+
+}  // namespace
+
+float rwkv7_forward_loss(const Rwkv7Params& p, const int32_t* tokens, int B, int T,
+                         Rwkv7TrainScratch& s, float* row_losses) {
+  RWKV_CHECK(B > 0 && T > 0, "B {} T {}", B, T);
+  s.arena->ensure(p.cfg, B, T, Mode::Eval);
+  return forward(p, tokens, B, T, *s.arena, row_losses);
+}
+
+float rwkv7_forward_backward(const Rwkv7Params& p, const int32_t* tokens, int B, int T,
+                             Rwkv7Params& g, Rwkv7TrainScratch& s, bool grad_cp, float l2wrap) {
+  RWKV_CHECK(B > 0 && T > 0, "B {} T {}", B, T);
+  Rwkv7TrainArena& A = *s.arena;
+  A.ensure(p.cfg, B, T, grad_cp ? Mode::TrainCp : Mode::Train);
+  const float loss = forward(p, tokens, B, T, A, nullptr);
+
+  const ModelConfig& c = p.cfg;
+  const Rwkv7Dims d = Rwkv7Dims::make(c, B, T);
+  const int64_t M = d.M, MC = M * c.n_embd;
+  const int C = c.n_embd, V = c.vocab_size, L = c.n_layer;
+  if (g.data.size() != p.data.size()) g = Rwkv7Params::zeros(c);
+  g.cfg = p.cfg;
+  g.set_zero();
+
+  // Head and loss: dlogits overwrites the logits.
+  l2wrap_ce_backward(A.logits, A.logits, A.targets.data(), M, V, 1.f / float(M),
+                     l2wrap / float(M));
+  std::memset(A.dtmp, 0, sizeof(float) * MC);
+  matmul_linear_backward(A.dtmp, g.head, A.logits, A.lnout, p.head, M, C, V);
+  std::memset(A.dres, 0, sizeof(float) * MC);
+  layernorm_backward(A.dres, g.ln_out_w, g.ln_out_b, A.dtmp, A.xs[L], p.ln_out_w, A.lnout_mean,
+                     A.lnout_rstd, M, C);
+  // Blocks in reverse; dres carries d(residual stream).
+  std::memset(A.dv_first, 0, sizeof(float) * MC);
+  for (int l = L - 1; l >= 0; l--) {
+    const Rwkv7LayerActs& a = A.acts[grad_cp ? 0 : l];
+    if (grad_cp)  // recompute this layer's activations from its saved input
+      rwkv7_layer_forward(p.layers[l], a, d, l, A.xs[l], A.dtmp, A.v_first, nullptr);
+    std::memset(A.gacts_base, 0, sizeof(float) * A.gacts_n);
+    rwkv7_layer_backward(p.layers[l], g.layers[l], a, A.gacts, d, l, A.xs[l], A.dres, A.v_first,
+                         A.dv_first);
+  }
+  // ln0 and the embedding.
+  std::memset(A.dtmp, 0, sizeof(float) * MC);
+  layernorm_backward(A.dtmp, g.layers[0].ln0_w, g.layers[0].ln0_b, A.dres, A.emb_out,
+                     p.layers[0].ln0_w, A.ln0_mean, A.ln0_rstd, M, C);
+  embedding_backward(g.emb, A.dtmp, A.inputs.data(), M, C);
+  return loss;
+}
+
+}  // namespace rwkv

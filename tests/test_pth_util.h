@@ -1,0 +1,70 @@
+// test_pth_util.h — helpers for the model-file tests: the stdlib-Python weights-only loader
+// (tests/check_torch_load.py), and hand-made .pth archives for the bad-file cases.
+#pragma once
+#include <cstdio>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+#include "io/atomic_file.h"
+#include "io/zip.h"
+
+namespace rwkv::test {
+
+struct TorchLoadResult {
+  bool ok = false;
+  std::string output;                 // raw stdout ("REJECTED: ..." when not ok)
+  std::vector<nlohmann::json> tensors;  // one {"name","dtype","shape","stride","offset","numel","sum"} each
+};
+
+// Runs tests/check_torch_load.py on `path` (torch.load(weights_only=True) emulated in stdlib Python).
+inline TorchLoadResult python_torch_load(const std::string& path) {
+  TorchLoadResult r;
+  std::string cmd = "python3 " RWKV_SOURCE_DIR "/tests/check_torch_load.py '" + path + "' 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
+  int st = pclose(p);
+  r.ok = st == 0;
+  size_t pos = 0;
+  while (r.ok && pos < r.output.size()) {
+    size_t e = r.output.find('\n', pos);
+    if (e == std::string::npos) e = r.output.size();
+    if (e > pos) r.tensors.push_back(nlohmann::json::parse(r.output.substr(pos, e - pos)));
+    pos = e + 1;
+  }
+  return r;
+}
+
+// Sum in float64, in element order, as check_torch_load.py sums (integers exactly converted).
+inline double sum_f64(const Tensor& t) {
+  double s = 0;
+  auto add = [&](auto* p) { for (int64_t i = 0, n = t.numel(); i < n; i++) s += double(p[i]); };
+  switch (t.dtype) {
+    case DType::I64: add(t.ptr<int64_t>()); break;
+    case DType::I32: add(t.ptr<int32_t>()); break;
+    case DType::I8: add(t.ptr<int8_t>()); break;
+    case DType::U8: case DType::BOOL: add(t.ptr<uint8_t>()); break;
+    case DType::F64: add(t.ptr<double>()); break;
+    default: for (float v : t.to_f32_vec()) s += v;
+  }
+  return s;
+}
+
+// A .pth-like zip with the given records under "archive/" (data.pkl first).
+inline void write_raw_pth(const std::string& path, const std::string& pkl,
+                          const std::vector<std::pair<std::string, std::string>>& records) {
+  AtomicFile out(path);
+  ZipWriter z(out);
+  z.add("archive/data.pkl", pkl);
+  for (auto& [name, content] : records) z.add("archive/" + name, content);
+  z.add("archive/version", "3\n");
+  z.finish();
+  out.commit();
+}
+
+}  // namespace rwkv::test
