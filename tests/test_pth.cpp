@@ -241,7 +241,7 @@ TEST(Zip, Zip64RecordsReadBackHereAndInPython) {
   EXPECT_EQ(r.entries()[1].size, 1000u);
   EXPECT_EQ(r.entries()[0].data_offset % 64, 0u);
   EXPECT_EQ(std::string(reinterpret_cast<const char*>(r.data(r.entries()[0])), 5), "hello");
-  std::string cmd = "python3 -c \"import zipfile,sys; z=zipfile.ZipFile(sys.argv[1]); "
+  std::string cmd = python_exe() + " -c \"import zipfile,sys; z=zipfile.ZipFile(sys.argv[1]); "
                     "assert z.testzip() is None; assert z.read('top/a')==b'hello'; print('ok')\" " + p;
   FILE* f = popen(cmd.c_str(), "r");
   char buf[64] = {};

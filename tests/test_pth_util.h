@@ -2,6 +2,7 @@
 // (tests/check_torch_load.py), and hand-made .pth archives for the bad-file cases.
 #pragma once
 #include <cstdio>
+#include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -19,10 +20,15 @@ struct TorchLoadResult {
   std::vector<nlohmann::json> tensors;  // one {"name","dtype","shape","stride","offset","numel","sum"} each
 };
 
+// The system Python (a version-manager shim on PATH can cost seconds per start).
+inline std::string python_exe() {
+  return std::filesystem::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+}
+
 // Runs tests/check_torch_load.py on `path` (torch.load(weights_only=True) emulated in stdlib Python).
 inline TorchLoadResult python_torch_load(const std::string& path) {
   TorchLoadResult r;
-  std::string cmd = "python3 " RWKV_SOURCE_DIR "/tests/check_torch_load.py '" + path + "' 2>&1";
+  std::string cmd = python_exe() + " " RWKV_SOURCE_DIR "/tests/check_torch_load.py '" + path + "' 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) return r;
   char buf[4096];

@@ -71,7 +71,7 @@ TEST(Safetensors, PythonReadsWhatWeWrite) {
   sd.set("w", t);
   sd.set("i", Tensor::zeros(DType::I32, {3}));
   save_safetensors(tmp / "p.safetensors", sd);
-  std::string cmd = "python3 -c \"import json,struct,sys; b=open(sys.argv[1],'rb').read(); n=struct.unpack('<Q',b[:8])[0]; "
+  std::string cmd = python_exe() + " -c \"import json,struct,sys; b=open(sys.argv[1],'rb').read(); n=struct.unpack('<Q',b[:8])[0]; "
                     "h=json.loads(b[8:8+n]); d=b[8+n:]; o=h['w']['data_offsets']; "
                     "print(h['w']['dtype'], h['w']['shape'], struct.unpack('<4f', d[o[0]:o[1]]), h['i']['dtype'], (8+n)%8)\" " +
                     (tmp / "p.safetensors");

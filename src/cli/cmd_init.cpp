@@ -56,6 +56,7 @@ static int run(int argc, char** argv) {
     done += rwkv::shape_numel(s);
   };
   rwkv::StateDict sd = rwkv::x070_init(cfg, seed, dt, on_param);
+  progress.update(double(cfg.n_params));
   progress.finish();
   fmt::print("model params {}\n", cfg.n_params);
   rwkv::save_model_file(out, sd);
