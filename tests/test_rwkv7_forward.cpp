@@ -236,5 +236,11 @@ TEST(Rwkv7Forward, FixtureBf16AndFp16WeightsWithinRounding) {
     std::printf("[ fixture ] %s weights: logits relative error (norm) vs fp32 %.3g\n", dtype_name(dt), err);
     EXPECT_LE(err, tol.rel) << dtype_name(dt) << " logits relative error (norm) " << err;
     EXPECT_GT(err, 0.0) << dtype_name(dt) << ": the weights were not rounded";
+    // Matrices used as stored (bf16/fp16 GEMV/GEMM) = the same rounded weights widened to fp32.
+    StateDict wide;
+    for (auto& [name, t] : sd.items) wide.items.emplace_back(name, t.to(DType::F32));
+    std::vector<float> got32;
+    run_fixture(Rwkv7Model::from_state_dict(wide, "widened"), f, got32, st2);
+    EXPECT_LE(test::tol_excess(got, got32, test::tol::fp32_modes), 0.0) << dtype_name(dt);
   }
 }

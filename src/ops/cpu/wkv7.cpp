@@ -8,6 +8,8 @@
 
 #if defined(__AVX512F__)
 #include <immintrin.h>
+// GCC 12 warns inside _mm512_reduce_add_ps (its _mm512_undefined_ps helper); a false positive.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 
 namespace rwkv {
