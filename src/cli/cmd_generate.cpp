@@ -43,8 +43,8 @@ static int run(int argc, char** argv) {
     prompt = ss.str();
   }
 
-  auto tok = make_tokenizer(f.tokenizer);
   auto runner = f.load();
+  auto tok = f.make_tok(*runner);
   f.gen.args.validate(runner->vocab_size());
   Session s(*runner, f.gen.args.chunk_len);
   if (!state_in.empty()) s.load(state_in);

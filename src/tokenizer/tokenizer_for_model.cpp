@@ -8,7 +8,7 @@ namespace rwkv {
 
 std::string guess_tokenizer_spec(int vocab_size) {
   if (vocab_size == 65536) return "world";
-  if (vocab_size == 50277) return find_asset("20B_tokenizer.json");
+  if (vocab_size == 50277) return "20b";
   return "";
 }
 
