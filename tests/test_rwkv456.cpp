@@ -21,6 +21,7 @@ struct Case {
   Arch arch;
   int per_layer;  // pip state vectors per layer
 };
+void PrintTo(const Case& c, std::ostream* os) { *os << c.dir; }
 const Case kCases[] = {{"pip/rwkv4-L2-D128-V512", Arch::RWKV4, 5},
                        {"pip/rwkv5-L2-D128-V512", Arch::RWKV5_2, 3},
                        {"pip/rwkv6-L2-D128-V512", Arch::RWKV6, 3}};
