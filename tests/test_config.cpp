@@ -116,6 +116,15 @@ TEST(Config, X051AndX050ByThePipRules) {
   EXPECT_EQ(c.head_size, 64);
 }
 
+TEST(Config, MissingTensorOfAnOlderLayoutIsNamed) {
+  StateDict sd = load_pth(fixture("pip/rwkv6-L2-D128-V512/model.pth"));
+  StateDict m;
+  for (auto& [k, t] : sd.items)
+    if (k != "blocks.0.att.time_faaaa") m.set(k, t);
+  std::string e = error_of([&] { detect_config(m, "v6.pth"); });
+  EXPECT_NE(e.find("[model] v6.pth: missing tensor 'blocks.0.att.time_faaaa'"), std::string::npos) << e;
+}
+
 TEST(Config, OtherArchitectureIsNamedWithItsKey) {
   ModelConfig c = detect_config(load_pth(fixture("pip/rwkv6-L2-D128-V512/model.pth")), "v6.pth");
   std::string e = error_of([&] { require_arch(c, Arch::RWKV7, "v6.pth", "rwkv generate"); });

@@ -63,6 +63,8 @@ TEST(AtomicFile, NothingLeftBehindWithoutCommit) {
 
 TEST(Assets, EnvOverrideAndClearError) {
   test::TempDir d;
+  const char* prev = std::getenv("RWKV_ASSETS");
+  std::string saved = prev ? prev : "";
   setenv("RWKV_ASSETS", d.path.c_str(), 1);
   try {
     find_asset("nope.txt");
@@ -72,7 +74,8 @@ TEST(Assets, EnvOverrideAndClearError) {
   }
   write_file_atomic(d / "v.txt", "x");
   EXPECT_EQ(find_asset("v.txt"), d / "v.txt");
-  unsetenv("RWKV_ASSETS");
+  if (prev) setenv("RWKV_ASSETS", saved.c_str(), 1);
+  else unsetenv("RWKV_ASSETS");
 }
 
 TEST(Cuda, CastMatchesCpu) {

@@ -117,3 +117,27 @@ TEST(MakeDataErrors, BadArguments) {
   EXPECT_FALSE(std::filesystem::exists(t / "o.bin"));
   EXPECT_FALSE(std::filesystem::exists(t / "o.idx"));
 }
+
+TEST(MakeDataErrors, LargeFileIndexedInChunksKeepsLineNumbers) {
+  // Over 8 MB the line index is built by several threads: the counts and line numbers must not
+  // depend on where the file was cut.
+  TempDir t;
+  std::string line = "{\"text\": \"ab\"}\n", half;
+  for (int i = 0; i < 300000; ++i) half += line;
+  std::ofstream(t / "ok.jsonl", std::ios::binary) << half << "\r\n\r\n" << half;
+  MakeDataOptions o;
+  o.input = t / "ok.jsonl";
+  o.ctx_len = 16;
+  o.tokenizer = "bytes";
+  o.threads = 2;
+  o.progress = false;
+  o.out_prefix = t / "ok";
+  auto res = make_data(o, nullptr);
+  EXPECT_EQ(res.lines, 600000u);
+  EXPECT_EQ(res.tokens, 600000u * 3);
+  std::ofstream(t / "bad.jsonl", std::ios::binary) << half << "{\"text\": \"caf\xe9\"}\n" << half;
+  auto r = run_cli("make-data " + (t / "bad.jsonl") + " 1 16 --tokenizer bytes --threads 2 --out " + (t / "bad"));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("bad.jsonl:300001: invalid UTF-8 (byte 0xe9 at column 14)"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(t / "bad.bin"));
+}

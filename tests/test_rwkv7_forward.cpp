@@ -1,10 +1,12 @@
 // test_rwkv7_forward.cpp — RWKV-7 inference forward: GPT mode vs RNN mode vs chunked prefill
 // with the state carried, and agreement with the training forward, on a tiny random model.
 #include <cmath>
+#include <cstdio>
 #include <random>
 #include <vector>
 
 #include "core/error.h"
+#include "io/model_file.h"
 #include "model/rwkv7.h"
 #include "model/rwkv7_params.h"
 #include "model/rwkv7_train.h"
@@ -109,4 +111,136 @@ TEST(Rwkv7Forward, RejectsBadTokensAndState) {
   Rwkv7State other;
   int32_t ok = 1;
   EXPECT_THROW(rwkv7_forward(m, &ok, 1, other, nullptr, false), Error);
+}
+
+// ---- the official fixture (fp64 reference of RWKV-LM train_temp) ----
+
+namespace {
+
+struct Fixture {
+  StateDict model, expected;
+  std::vector<int32_t> tokens;  // (2, 33)
+  int B = 0, T1 = 0;
+};
+
+Fixture load_fixture() {
+  Fixture f;
+  f.model = load_pth(test::fixture("rwkv7-L2-D128-V512/model.pth"));
+  f.expected = load_safetensors(test::fixture("rwkv7-L2-D128-V512/expected.safetensors"));
+  const Tensor& t = f.expected.at("tokens");
+  f.B = int(t.shape[0]);
+  f.T1 = int(t.shape[1]);
+  for (float x : t.to_f32_vec()) f.tokens.push_back(int32_t(x));
+  return f;
+}
+
+// GPT-mode logits (B, T, V) and the per-sequence final states of a model on the fixture tokens.
+void run_fixture(const Rwkv7Model& m, const Fixture& f, std::vector<float>& logits,
+                 std::vector<Rwkv7State>& states) {
+  const int T = f.T1 - 1, V = m.cfg.vocab_size;
+  logits.assign(size_t(f.B) * T * V, 0.f);
+  states.clear();
+  for (int b = 0; b < f.B; b++) {
+    Rwkv7State s = Rwkv7State::zeros(m.cfg);
+    rwkv7_forward(m, f.tokens.data() + size_t(b) * f.T1, T, s, logits.data() + size_t(b) * T * V, true);
+    states.push_back(std::move(s));
+  }
+}
+
+// state.{l}.{att_x|wkv|ffn_x} of the fixture layout (B, ...) from per-sequence states.
+std::vector<float> gather_state(const std::vector<Rwkv7State>& st, int l, const char* what) {
+  std::vector<float> out;
+  for (const Rwkv7State& s : st) {
+    const std::vector<float>& src = std::string(what) == "att_x" ? s.att_x
+                                    : std::string(what) == "wkv" ? s.wkv : s.ffn_x;
+    const size_t per = src.size() / s.n_layer;
+    out.insert(out.end(), src.begin() + l * per, src.begin() + (l + 1) * per);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST(Rwkv7Forward, FixtureLogitsAndState) {
+  Fixture f = load_fixture();
+  Rwkv7Model m = Rwkv7Model::from_state_dict(f.model, "model.pth");
+  ASSERT_EQ(m.cfg.n_layer, 2);
+  ASSERT_EQ(m.cfg.n_embd, 128);
+  ASSERT_EQ(m.cfg.vocab_size, 512);
+  std::vector<float> logits;
+  std::vector<Rwkv7State> st;
+  run_fixture(m, f, logits, st);
+  const std::vector<float> ref = f.expected.at("logits").to_f32_vec();
+  const double err = test::rel_norm_err(logits, ref);
+  std::printf("[ fixture ] GPT-mode logits relative error (norm) %.3g\n", err);
+  EXPECT_LE(err, test::tol::fp32_logits.rel) << "logits relative error (norm)";
+  EXPECT_LE(test::tol_excess(logits, ref, test::tol::fp32_logits), 0.0);
+  for (int l = 0; l < m.cfg.n_layer; l++)
+    for (const char* w : {"att_x", "wkv", "ffn_x"}) {
+      const std::string key = "state." + std::to_string(l) + "." + w;
+      const std::vector<float> sref = f.expected.at(key).to_f32_vec();
+      const std::vector<float> got = gather_state(st, l, w);
+      EXPECT_LE(test::tol_excess(got, sref, test::tol::fp32_logits), 0.0) << key;
+      const double serr = test::rel_norm_err(got, sref);
+      std::printf("[ fixture ] %s relative error (norm) %.3g\n", key.c_str(), serr);
+      EXPECT_LE(serr, test::tol::fp32_logits.rel) << key;
+    }
+  // The loss of the fixture through the training forward.
+  Rwkv7Params p = Rwkv7Params::from_state_dict(f.model, "model.pth");
+  Rwkv7TrainScratch sc;
+  float loss = rwkv7_forward_loss(p, f.tokens.data(), f.B, f.T1 - 1, sc);
+  EXPECT_NEAR(loss, f.expected.at("loss").to_f32_vec()[0], 1e-4);
+}
+
+TEST(Rwkv7Forward, FixtureRnnAndChunkedAgreeWithGpt) {
+  Fixture f = load_fixture();
+  Rwkv7Model m = Rwkv7Model::from_state_dict(f.model, "model.pth");
+  const int T = f.T1 - 1, V = m.cfg.vocab_size;
+  std::vector<float> gpt;
+  std::vector<Rwkv7State> st;
+  run_fixture(m, f, gpt, st);
+  for (int b = 0; b < f.B; b++) {
+    const int32_t* tok = f.tokens.data() + size_t(b) * f.T1;
+    std::vector<float> ref(gpt.begin() + size_t(b) * T * V, gpt.begin() + size_t(b + 1) * T * V);
+    Rwkv7State s = Rwkv7State::zeros(m.cfg);
+    std::vector<float> rnn(size_t(T) * V);
+    for (int t = 0; t < T; t++) rwkv7_forward(m, tok + t, 1, s, rnn.data() + size_t(t) * V, false);
+    EXPECT_LE(test::tol_excess(rnn, ref, test::tol::fp32_modes), 0.0) << "RNN, sequence " << b;
+    EXPECT_LE(test::tol_excess(flat_state(s), flat_state(st[b]), test::tol::fp32_modes), 0.0);
+    for (int split = 1; split < T; split += 5) {  // every split point, two chunks
+      Rwkv7State sc = Rwkv7State::zeros(m.cfg);
+      std::vector<float> part(size_t(T) * V);
+      rwkv7_forward(m, tok, split, sc, part.data(), true);
+      rwkv7_forward(m, tok + split, T - split, sc, part.data() + size_t(split) * V, true);
+      EXPECT_LE(test::tol_excess(part, ref, test::tol::fp32_modes), 0.0) << "split " << split;
+      EXPECT_LE(test::tol_excess(flat_state(sc), flat_state(st[b]), test::tol::fp32_modes), 0.0);
+    }
+  }
+}
+
+TEST(Rwkv7Forward, FixtureBf16AndFp16WeightsWithinRounding) {
+  Fixture f = load_fixture();
+  Rwkv7Model m32 = Rwkv7Model::from_state_dict(f.model, "model.pth");
+  std::vector<float> ref;
+  std::vector<Rwkv7State> st;
+  run_fixture(m32, f, ref, st);
+  for (auto [dt, tol] : {std::pair{DType::BF16, test::tol::bf16_weights},
+                         std::pair{DType::F16, test::tol::fp16_weights}}) {
+    StateDict sd;
+    for (auto& [name, t] : f.model.items) sd.items.emplace_back(name, t.to(dt));
+    Rwkv7Model m = Rwkv7Model::from_state_dict(sd, "converted");
+    std::vector<float> got;
+    std::vector<Rwkv7State> st2;
+    run_fixture(m, f, got, st2);
+    const double err = test::rel_norm_err(got, ref);
+    std::printf("[ fixture ] %s weights: logits relative error (norm) vs fp32 %.3g\n", dtype_name(dt), err);
+    EXPECT_LE(err, tol.rel) << dtype_name(dt) << " logits relative error (norm) " << err;
+    EXPECT_GT(err, 0.0) << dtype_name(dt) << ": the weights were not rounded";
+    // Matrices used as stored (bf16/fp16 GEMV/GEMM) = the same rounded weights widened to fp32.
+    StateDict wide;
+    for (auto& [name, t] : sd.items) wide.items.emplace_back(name, t.to(DType::F32));
+    std::vector<float> got32;
+    run_fixture(Rwkv7Model::from_state_dict(wide, "widened"), f, got32, st2);
+    EXPECT_LE(test::tol_excess(got, got32, test::tol::fp32_modes), 0.0) << dtype_name(dt);
+  }
 }

@@ -2,11 +2,13 @@
 // tiny random configuration, grad_cp equivalence and memory, and (when the fixture loads) every
 // grad.* of the official fp64 reference.
 #include <cmath>
+#include <cstdio>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "core/error.h"
+#include "io/model_file.h"
 #include "model/rwkv7_params.h"
 #include "model/rwkv7_train.h"
 #include "test_util.h"
@@ -148,4 +150,83 @@ TEST(Rwkv7Grads, ParamsRoundTripThroughStateDict) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("blocks.1.att.w1"), std::string::npos) << e.what();
   }
+}
+
+// ---- the official fixture: loss and every gradient (fp64 reference, L2Wrap included) ----
+
+namespace {
+
+struct GradFixture {
+  StateDict model, expected;
+  std::vector<int32_t> tokens;  // (B, T+1)
+  int B = 0, T = 0;
+};
+
+GradFixture load_grad_fixture() {
+  GradFixture f;
+  f.model = load_pth(test::fixture("rwkv7-L2-D128-V512/model.pth"));
+  f.expected = load_safetensors(test::fixture("rwkv7-L2-D128-V512/expected.safetensors"));
+  const Tensor& t = f.expected.at("tokens");
+  f.B = int(t.shape[0]);
+  f.T = int(t.shape[1]) - 1;
+  for (float x : t.to_f32_vec()) f.tokens.push_back(int32_t(x));
+  return f;
+}
+
+void expect_fixture_grads(const GradFixture& f, const Rwkv7Params& p, const Rwkv7Params& g) {
+  int checked = 0;
+  double worst = 0;
+  std::string worst_name;
+  for (auto& spec : rwkv7_param_specs(p.cfg)) {
+    const Tensor* ref_t = f.expected.find("grad." + spec.name);
+    ASSERT_NE(ref_t, nullptr) << "fixture lacks grad." << spec.name;
+    const std::vector<float> ref = ref_t->to_f32_vec();
+    const int64_t n = shape_numel(spec.shape);
+    std::vector<float> got(g.find(spec.name), g.find(spec.name) + n);
+    double ref_norm = 0;
+    for (float x : ref) ref_norm += double(x) * x;
+    if (ref_norm == 0) {  // blocks.0.att.v0/v1/v2: unused in layer 0
+      for (float x : got) ASSERT_EQ(x, 0.f) << spec.name;
+    } else {
+      const double err = test::rel_norm_err(got, ref);
+      if (err > worst) worst = err, worst_name = spec.name;
+      EXPECT_LE(err, test::tol::fp32_grads.rel) << spec.name << " relative error (norm) " << err;
+    }
+    checked++;
+  }
+  std::printf("[ fixture ] worst gradient relative error (norm) %.3g (%s) over %d tensors\n", worst,
+              worst_name.c_str(), checked);
+  EXPECT_EQ(checked, int(f.expected.size()) - 2 - 3 * p.cfg.n_layer - 1);  // minus tokens/logits/loss/state
+}
+
+}  // namespace
+
+TEST(Rwkv7Grads, FixtureLossAndEveryGradient) {
+  GradFixture f = load_grad_fixture();
+  Rwkv7Params p = Rwkv7Params::from_state_dict(f.model, "model.pth");
+  // The official parameter order is the file's order.
+  auto specs = rwkv7_param_specs(p.cfg);
+  ASSERT_EQ(specs.size(), f.model.size());
+  for (size_t i = 0; i < specs.size(); i++) {
+    EXPECT_EQ(specs[i].name, f.model.items[i].first);
+    EXPECT_EQ(specs[i].shape, f.model.items[i].second.shape) << specs[i].name;
+  }
+  Rwkv7Params g;
+  Rwkv7TrainScratch s;
+  float loss = rwkv7_forward_backward(p, f.tokens.data(), f.B, f.T, g, s, false);
+  EXPECT_NEAR(loss, f.expected.at("loss").to_f32_vec()[0], 1e-4);
+  expect_fixture_grads(f, p, g);
+}
+
+TEST(Rwkv7Grads, FixtureGradCpSameGradientsLessMemory) {
+  GradFixture f = load_grad_fixture();
+  Rwkv7Params p = Rwkv7Params::from_state_dict(f.model, "model.pth");
+  Rwkv7Params g0, g1;
+  Rwkv7TrainScratch s0, s1;
+  rwkv7_forward_backward(p, f.tokens.data(), f.B, f.T, g0, s0, false);
+  rwkv7_forward_backward(p, f.tokens.data(), f.B, f.T, g1, s1, true);
+  EXPECT_EQ(g0.data, g1.data);
+  EXPECT_LT(s1.peak_bytes(), s0.peak_bytes());
+  std::printf("[ grad_cp ] peak scratch bytes: %zu without, %zu with grad_cp (%.1f%%)\n",
+              s0.peak_bytes(), s1.peak_bytes(), 100.0 * double(s1.peak_bytes()) / double(s0.peak_bytes()));
 }

@@ -56,6 +56,8 @@ inline constexpr double train_traj_fp32_gnorm = 1e-4; // max rel. |grad_norm - f
 // Finite differences (eps 1e-3, fp32 forward, double loss) vs an op's analytic backward:
 // per element abs + rel; `rel` is also the bound on the relative error in norm per tensor.
 inline constexpr Tol fd_grad{2e-3, 1e-2};
+// fp32 CPU gradients vs the fp64 reference: relative error in norm per tensor (`rel`).
+inline constexpr Tol fp32_grads{0, 1e-4};
 // Whole-model finite differences (eps 3e-3, fp32 forward) on a tiny random RWKV-7.
 inline constexpr Tol fd_model{2e-4, 2e-2};
 // Init checks: Gram matrix of a bf16-stored orthogonal init vs gain^2 * I (`abs`, in units of

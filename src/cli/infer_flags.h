@@ -11,11 +11,12 @@
 #include "infer/generate.h"
 #include "infer/runner.h"
 #include "tokenizer/tokenizer.h"
+#include "tokenizer/tokenizer_for_model.h"
 
 namespace rwkv::cli {
 
 struct InferFlags {
-  std::string model, dtype, tokenizer = "world";
+  std::string model, dtype, tokenizer;  // tokenizer empty: from the model's vocabulary size
   int threads = 0;
   int64_t seed = -1;
   GenerateConfig gen;
@@ -24,7 +25,9 @@ struct InferFlags {
     app.add_option("--model", model, "model file (.pth or .safetensors)")->required();
     app.add_option("--dtype", dtype, "convert weights at load: fp32, bf16 or fp16 (default: as stored)");
     app.add_option("--threads", threads, "CPU threads (default: all cores)");
-    app.add_option("--tokenizer", tokenizer, "world (default), bytes, or a vocab .txt / tokenizer.json path");
+    app.add_option("--tokenizer", tokenizer,
+                   "world, bytes, 20b, or a vocab .txt / tokenizer.json path (default: from the model's "
+                   "vocabulary size: 65536 world, 50277 20b)");
   }
   void add_sampler(CLI::App& app) {
     SamplerArgs& a = gen.args;
@@ -52,6 +55,8 @@ struct InferFlags {
     }
     return load_runner(model, o);
   }
+  // --tokenizer, or the one the model's vocabulary implies; refused when it does not fit the model.
+  std::unique_ptr<Tokenizer> make_tok(const Runner& r) const { return make_tokenizer_for_model(tokenizer, r.vocab_size()); }
   uint32_t seed_value() const {
     if (seed >= 0) return uint32_t(seed & 0xffffffff);
     return std::random_device{}();

@@ -169,23 +169,59 @@ MakeDataResult make_data(const MakeDataOptions& opt, std::FILE* out) {
   const char* data = reinterpret_cast<const char*>(map->data);
   Lines lines{data, map->size};
   say(fmt::format("### Convert {} to {}.bin/idx...\n", in, name));
+  const int nt = opt.threads > 0 ? opt.threads : num_threads();
+  // The offsets of the non-empty lines, in file order; chunks of the file (cut after a '\n')
+  // are indexed in parallel.
   std::vector<uint64_t> starts;
   uint64_t pass_bytes = 0;
   {
-    uint64_t lineno = 0;
-    for (size_t pos = 0; pos < map->size;) {
-      auto [e, next] = lines.at(pos);
-      ++lineno;
-      std::string_view l(data + pos, e - pos);
-      size_t ok = utf8::valid_prefix(l);
-      if (ok != l.size())
-        fail("make-data", "{}:{}: invalid UTF-8 (byte 0x{:02x} at column {})", in, lineno, (unsigned char)l[ok], ok + 1);
-      std::string_view s = utf8::py_strip(l);
-      if (!s.empty()) {
-        starts.push_back(uint64_t(s.data() - data));
-        pass_bytes += s.size();
+    const size_t n = map->size;
+    const size_t nchunks = n < (size_t(8) << 20) ? 1 : size_t(nt) * 8;
+    std::vector<size_t> cut(nchunks + 1, n);
+    cut[0] = 0;
+    for (size_t c = 1; c < nchunks; ++c) {
+      size_t p = std::max(cut[c - 1], n / nchunks * c);
+      const char* nl = p < n ? static_cast<const char*>(std::memchr(data + p, '\n', n - p)) : nullptr;
+      cut[c] = nl ? size_t(nl - data) + 1 : n;
+    }
+    struct Chunk {
+      std::vector<uint64_t> starts;
+      uint64_t bytes = 0;
+      size_t bad = SIZE_MAX, bad_line = 0;  // first invalid UTF-8 byte and the start of its line
+    };
+    std::vector<Chunk> chunks(nchunks);
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+    for (size_t c = 0; c < nchunks; ++c) {
+      Chunk& ch = chunks[c];
+      for (size_t pos = cut[c]; pos < cut[c + 1];) {
+        auto [e, next] = lines.at(pos);
+        std::string_view l(data + pos, e - pos);
+        size_t ok = utf8::valid_prefix(l);
+        if (ok != l.size()) {
+          ch.bad = pos + ok;
+          ch.bad_line = pos;
+          break;
+        }
+        std::string_view st = utf8::py_strip(l);
+        if (!st.empty()) {
+          ch.starts.push_back(uint64_t(st.data() - data));
+          ch.bytes += st.size();
+        }
+        pos = next;
       }
-      pos = next;
+    }
+    size_t total = 0;
+    for (auto& ch : chunks) {
+      if (ch.bad != SIZE_MAX)
+        fail("make-data", "{}:{}: invalid UTF-8 (byte 0x{:02x} at column {})", in, lines.number_of(ch.bad),
+             (unsigned char)data[ch.bad], ch.bad - ch.bad_line + 1);
+      total += ch.starts.size();
+    }
+    starts.reserve(total);
+    for (auto& ch : chunks) {
+      starts.insert(starts.end(), ch.starts.begin(), ch.starts.end());
+      pass_bytes += ch.bytes;
+      std::vector<uint64_t>().swap(ch.starts);
     }
   }
   res.lines = starts.size();
@@ -201,7 +237,6 @@ MakeDataResult make_data(const MakeDataOptions& opt, std::FILE* out) {
   say("### Building binidx...\n");
 
   // (2)+(3) Tokenize pass by pass, batch by batch.
-  const int nt = opt.threads > 0 ? opt.threads : num_threads();
   if (auto parent = fs::path(res.prefix).parent_path(); !parent.empty()) fs::create_directories(parent);
   BinidxWriter writer(res.prefix);
   PyRandom rng(res.seed);

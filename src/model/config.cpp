@@ -71,7 +71,9 @@ int split_block(const std::string& k, std::string* sub) {
 }
 
 int dim(const StateDict& sd, const std::string& key, int d, const std::string& src) {
-  const Tensor& t = sd.at(key);
+  const Tensor* tp = sd.find(key);
+  if (!tp) fail("model", "{}: missing tensor '{}'", src, key);
+  const Tensor& t = *tp;
   if (t.dim() <= d) fail("model", "{}: tensor '{}' has shape {}, expected at least {} dimensions", src, key, shape_str(t.shape), d + 1);
   return int(t.shape[d]);
 }

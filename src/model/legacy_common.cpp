@@ -3,10 +3,12 @@
 
 #include <cblas.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
 #include "core/error.h"
+#include "ops/gemv.h"
 
 namespace rwkv::legacy {
 
@@ -35,14 +37,30 @@ const float* Weights::get(const std::string& name, const Shape& squeezed) {
   return owned_.back().ptr<float>();
 }
 
+Mat Weights::mat(const std::string& name, int64_t rows, int64_t cols) {
+  const Tensor& t = at(name);
+  if (squeeze(t.shape) != squeeze(Shape{rows, cols}))
+    fail("model", "{}: tensor '{}' has shape {}, expected {}", source_, name, shape_str(t.shape),
+         shape_str(Shape{rows, cols}));
+  Mat m{t.data, t.dtype, rows, cols};
+  if (t.dtype == DType::F64) {
+    owned_.push_back(t.to(DType::F32));
+    m.p = owned_.back().data;
+    m.dt = DType::F32;
+  } else if (t.dtype != DType::F32 && t.dtype != DType::BF16 && t.dtype != DType::F16) {
+    fail("model", "{}: tensor '{}' has dtype {}, expected a float type", source_, name, dtype_name(t.dtype));
+  }
+  return m;
+}
+
 void Common::load(Weights& w, int n_layer, int n_embd, int vocab) {
   L = n_layer, C = n_embd, V = vocab;
-  emb = w.get("emb.weight", {V, C});
+  emb = w.mat("emb.weight", V, C);
   ln0_w = w.get("blocks.0.ln0.weight", {C});
   ln0_b = w.get("blocks.0.ln0.bias", {C});
   ln_out_w = w.get("ln_out.weight", {C});
   ln_out_b = w.get("ln_out.bias", {C});
-  head = w.get("head.weight", {V, C});
+  head = w.mat("head.weight", V, C);
 }
 
 void layer_norm(const float* x, int64_t T, int C, const float* w, const float* b, float* y) {
@@ -78,17 +96,25 @@ void group_norm(float* x, int64_t T, int H, int N, const float* w, const float* 
   }
 }
 
-void linear(const float* x, int64_t T, int in, const float* W, int out, float* y) {
+void linear(const float* x, int64_t T, const Mat& W, float* y) {
+  const int out = int(W.rows), in = int(W.cols);
+  if (W.dt != DType::F32) return linear_forward_any(y, x, W.p, W.dt, T, in, out);  // bf16/fp16 rows widened
+  const float* w = static_cast<const float*>(W.p);
   if (T == 1)
-    cblas_sgemv(CblasRowMajor, CblasNoTrans, out, in, 1.f, W, in, x, 1, 0.f, y, 1);
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, out, in, 1.f, w, in, x, 1, 0.f, y, 1);
   else
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(T), out, in, 1.f, x, in, W, in, 0.f, y, out);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(T), out, in, 1.f, x, in, w, in, 0.f, y, out);
 }
 
 void matmul_io(const float* x, int64_t T, int in, const float* W, int out, float* y) {
-  if (T == 1)
-    cblas_sgemv(CblasRowMajor, CblasTrans, in, out, 1.f, W, out, x, 1, 0.f, y, 1);
-  else
+  if (T == 1) {  // small LoRA products: serial row axpys (no thread hand-off per token)
+    std::fill(y, y + out, 0.f);
+    for (int i = 0; i < in; i++) {
+      const float xi = x[i];
+      const float* wi = W + int64_t(i) * out;
+      for (int o = 0; o < out; o++) y[o] += xi * wi[o];
+    }
+  } else
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(T), out, in, 1.f, x, in, W, out, 0.f, y, out);
 }
 
@@ -102,7 +128,14 @@ void embed(const Common& m, const int32_t* tokens, int64_t T, float* x) {
   for (int64_t t = 0; t < T; t++) {
     if (tokens[t] < 0 || tokens[t] >= m.V)
       fail("infer", "token id {} at position {} is outside the model's vocabulary (size {})", tokens[t], t, m.V);
-    std::memcpy(x + t * m.C, m.emb + int64_t(tokens[t]) * m.C, sizeof(float) * m.C);
+    const int64_t off = int64_t(tokens[t]) * m.C;
+    float* xt = x + t * m.C;
+    const uint16_t* h = static_cast<const uint16_t*>(m.emb.p) + off;
+    switch (m.emb.dt) {
+      case DType::BF16: for (int c = 0; c < m.C; c++) xt[c] = bf16_to_f32(h[c]); break;
+      case DType::F16: for (int c = 0; c < m.C; c++) xt[c] = f16_to_f32(h[c]); break;
+      default: std::memcpy(xt, static_cast<const float*>(m.emb.p) + off, sizeof(float) * m.C);
+    }
   }
   layer_norm(x, T, m.C, m.ln0_w, m.ln0_b, x);
 }
@@ -113,7 +146,7 @@ void head(const Common& m, const float* x, int64_t T, float* logits, bool all_lo
   const float* src = all_logits ? x : x + (T - 1) * m.C;
   std::vector<float> xn(size_t(rows) * m.C);
   layer_norm(src, rows, m.C, m.ln_out_w, m.ln_out_b, xn.data());
-  linear(xn.data(), rows, m.C, m.head, m.V, logits);
+  linear(xn.data(), rows, m.head, logits);
 }
 
 std::vector<float> one_minus(const float* mix, int n) {
@@ -135,9 +168,9 @@ void ChannelMix::load(Weights& w, const std::string& b, int C, int F_, bool maa)
     ck = one_minus(w.get(b + "ffn.time_mix_k", {C}), C);
     cr = one_minus(w.get(b + "ffn.time_mix_r", {C}), C);
   }
-  k = w.get(b + "ffn.key.weight", {F, C});
-  r = w.get(b + "ffn.receptance.weight", {C, C});
-  v = w.get(b + "ffn.value.weight", {C, F});
+  k = w.mat(b + "ffn.key.weight", F, C);
+  r = w.mat(b + "ffn.receptance.weight", C, C);
+  v = w.mat(b + "ffn.value.weight", C, F);
 }
 
 void ChannelMix::forward(float* x, int64_t T, int C, float* ffn_x) const {
@@ -152,10 +185,10 @@ void ChannelMix::forward(float* x, int64_t T, int C, float* ffn_x) const {
       kx[o] = xx[o] + d * ck[c];
       rx[o] = xx[o] + d * cr[c];
     }
-  linear(kx.data(), T, C, k, F, kf.data());
+  linear(kx.data(), T, k, kf.data());
   for (float& e : kf) e = e > 0 ? e * e : 0.f;
-  linear(kf.data(), T, F, v, C, kx.data());
-  linear(rx.data(), T, C, r, C, sx.data());
+  linear(kf.data(), T, v, kx.data());
+  linear(rx.data(), T, r, sx.data());
   for (size_t o = 0; o < TC; o++) x[o] += sigmoidf(sx[o]) * kx[o];
 }
 

@@ -1,6 +1,7 @@
-// legacy_common.h — pieces shared by the RWKV-4/5/6 CPU forward passes (rwkv4/5/6.cpp): fp32
-// weight views checked by name and shape, LayerNorm, GroupNorm, linear layers (OpenBLAS),
-// token shift, embedding and head, and typed access to a named RunnerState. fp32 compute.
+// legacy_common.h — pieces shared by the RWKV-4/5/6 CPU forward passes (rwkv4/5/6.cpp): weight
+// views checked by name and shape (matrices kept in their stored fp32/bf16/fp16, zero-copy;
+// vectors as fp32), LayerNorm, GroupNorm, linear layers, token shift, embedding and head, the
+// channel mix, the RWKV-5/6 WKV, and typed access to a named RunnerState. fp32 compute.
 #pragma once
 #include <cmath>
 #include <cstdint>
@@ -11,13 +12,23 @@
 
 namespace rwkv::legacy {
 
-// Weights of one model as fp32 (fp32 tensors are used in place, others converted once).
+// A weight matrix (rows, cols) in its stored dtype (fp32, bf16 or fp16).
+struct Mat {
+  const void* p = nullptr;
+  DType dt = DType::F32;
+  int64_t rows = 0, cols = 0;
+};
+
+// Weights of one model: vectors as fp32 (fp32 tensors used in place, others converted once),
+// matrices as stored.
 class Weights {
  public:
   Weights(StateDict sd, std::string source) : sd_(std::move(sd)), source_(std::move(source)) {}
   // The tensor `name`, whose shape with size-1 dims dropped must equal `squeezed`
   // (throws "[model] <source>: ..." naming the key otherwise).
   const float* get(const std::string& name, const Shape& squeezed);
+  // A 2-D matrix (rows, cols) in its stored float dtype (fp64 is converted to fp32).
+  Mat mat(const std::string& name, int64_t rows, int64_t cols);
   bool has(const std::string& name) const { return sd_.has(name); }
   const Tensor& at(const std::string& name) const;  // raw tensor; throws naming the source
   const std::string& source() const { return source_; }
@@ -31,7 +42,8 @@ class Weights {
 // Model-wide weights every version has.
 struct Common {
   int L = 0, C = 0, V = 0;
-  const float *emb, *ln0_w, *ln0_b, *ln_out_w, *ln_out_b, *head;  // emb/head: (V, C)
+  const float *ln0_w, *ln0_b, *ln_out_w, *ln_out_b;
+  Mat emb, head;  // (V, C)
   void load(Weights& w, int n_layer, int n_embd, int vocab);
 };
 
@@ -39,8 +51,8 @@ struct Common {
 void layer_norm(const float* x, int64_t T, int C, const float* w, const float* b, float* y);
 // In place over (T, H*N): each head's N values normalised, then * w + b (eps as given).
 void group_norm(float* x, int64_t T, int H, int N, const float* w, const float* b, float eps);
-// y (T, out) = x (T, in) @ W^T with W (out, in) as torch.nn.Linear stores it.
-void linear(const float* x, int64_t T, int in, const float* W, int out, float* y);
+// y (T, W.rows) = x (T, W.cols) @ W^T with W (out, in) as torch.nn.Linear stores it.
+void linear(const float* x, int64_t T, const Mat& W, float* y);
 // y (T, out) = x (T, in) @ W with W (in, out) (the LoRA matrices of RWKV-6).
 void matmul_io(const float* x, int64_t T, int in, const float* W, int out, float* y);
 // prev (T, C): row t = xx[t-1], row 0 = last (the state); then last = xx[T-1].
@@ -60,7 +72,7 @@ std::vector<float> one_minus(const float* mix, int n);
 struct ChannelMix {
   const float *ln_w, *ln_b;
   std::vector<float> ck, cr;  // (C)
-  const float *k, *r, *v;     // (F, C), (C, C), (C, F)
+  Mat k, r, v;                // (F, C), (C, C), (C, F)
   int F = 0;
   void load(Weights& w, const std::string& prefix, int C, int F, bool maa);  // prefix "blocks.i."
   void forward(float* x, int64_t T, int C, float* ffn_x) const;

@@ -59,11 +59,11 @@ std::unique_ptr<Rwkv5Model> Rwkv5Model::from_state_dict(StateDict sd, const std:
     l.first = per_channel(w, b + (real_first ? "att.time_faaaa" : "att.time_first"), H, N);
     if (!real_first)
       for (float& u : l.first) u = std::exp(u);
-    l.att_k = w.get(b + "att.key.weight", {A, C});
-    l.att_v = w.get(b + "att.value.weight", {A, C});
-    l.att_r = w.get(b + "att.receptance.weight", {A, C});
-    l.att_g = gate ? w.get(b + "att.gate.weight", {A, C}) : nullptr;
-    l.att_o = w.get(b + "att.output.weight", {C, A});
+    l.att_k = w.mat(b + "att.key.weight", A, C);
+    l.att_v = w.mat(b + "att.value.weight", A, C);
+    l.att_r = w.mat(b + "att.receptance.weight", A, C);
+    if (gate) l.att_g = w.mat(b + "att.gate.weight", A, C);
+    l.att_o = w.mat(b + "att.output.weight", C, A);
     if (w.has(b + "att.time_state")) l.time_state = w.get(b + "att.time_state", {H, N, N});
     l.ffn.load(w, b, C, F, false);
     m->layers_.push_back(std::move(l));
@@ -95,7 +95,7 @@ void Rwkv5Model::forward(const int32_t* tokens, int64_t T, StateDict& state, flo
   embed(c_, tokens, T, x.data());
   for (int i = 0; i < cfg_.n_layer; i++) {
     const Layer& l = layers_[i];
-    const bool gate = l.att_g != nullptr;
+    const bool gate = l.att_g.p != nullptr;
     std::string p = "state." + std::to_string(i) + ".";
     float* att_x = state_f32(state, p + "att_x", C);
     float* S = state_f32(state, p + "wkv", int64_t(H) * N * N);
@@ -112,18 +112,18 @@ void Rwkv5Model::forward(const int32_t* tokens, int64_t T, StateDict& state, flo
         rx[o] = xx[o] + d * l.cr[c];
         if (gate) gx[o] = xx[o] + d * l.cg[c];
       }
-    linear(rx.data(), T, C, l.att_r, A, r.data());
-    linear(kx.data(), T, C, l.att_k, A, k.data());
-    linear(vx.data(), T, C, l.att_v, A, v.data());
+    linear(rx.data(), T, l.att_r, r.data());
+    linear(kx.data(), T, l.att_k, k.data());
+    linear(vx.data(), T, l.att_v, v.data());
     if (gate) {
-      linear(gx.data(), T, C, l.att_g, A, g.data());
+      linear(gx.data(), T, l.att_g, g.data());
       for (float& e : g) e = e * sigmoidf(e);  // silu
     }
     wkv5_forward(T, H, N, r.data(), k.data(), v.data(), l.decay.data(), false, l.first.data(), S, y.data());
     group_norm(y.data(), T, H, N, l.lnx_w, l.lnx_b, 64e-5f);
     if (gate)
       for (size_t o = 0; o < TA; o++) y[o] *= g[o];
-    linear(y.data(), T, A, l.att_o, C, xx.data());
+    linear(y.data(), T, l.att_o, xx.data());
     for (size_t o = 0; o < TC; o++) x[o] += xx[o];
 
     l.ffn.forward(x.data(), T, C, ffn_x);

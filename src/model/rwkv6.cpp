@@ -51,11 +51,11 @@ std::unique_ptr<Rwkv6Model> Rwkv6Model::from_state_dict(StateDict sd, const std:
     l.decay_w1 = w.get(b + "att.time_decay_w1", {C, Dw});
     l.decay_w2 = w.get(b + "att.time_decay_w2", {Dw, A});
     l.first = w.get(b + "att.time_faaaa", {H, N});
-    l.att_k = w.get(b + "att.key.weight", {A, C});
-    l.att_v = w.get(b + "att.value.weight", {A, C});
-    l.att_r = w.get(b + "att.receptance.weight", {A, C});
-    l.att_g = w.get(b + "att.gate.weight", {A, C});
-    l.att_o = w.get(b + "att.output.weight", {C, A});
+    l.att_k = w.mat(b + "att.key.weight", A, C);
+    l.att_v = w.mat(b + "att.value.weight", A, C);
+    l.att_r = w.mat(b + "att.receptance.weight", A, C);
+    l.att_g = w.mat(b + "att.gate.weight", A, C);
+    l.att_o = w.mat(b + "att.output.weight", C, A);
     if (w.has(b + "att.time_state")) l.time_state = w.get(b + "att.time_state", {H, N, N});
     l.ffn.load(w, b, C, F, true);
     m->layers_.push_back(std::move(l));
@@ -111,10 +111,10 @@ void Rwkv6Model::forward(const int32_t* tokens, int64_t T, StateDict& state, flo
       float* dst = in[s].data();
       for (size_t o = 0; o < TC; o++) dst[o] = xx[o] + sx[o] * (maa[o % C] + m[o]);
     }
-    linear(in[3].data(), T, C, l.att_r, A, r.data());
-    linear(in[1].data(), T, C, l.att_k, A, k.data());
-    linear(in[2].data(), T, C, l.att_v, A, v.data());
-    linear(in[4].data(), T, C, l.att_g, A, g.data());
+    linear(in[3].data(), T, l.att_r, r.data());
+    linear(in[1].data(), T, l.att_k, k.data());
+    linear(in[2].data(), T, l.att_v, v.data());
+    linear(in[4].data(), T, l.att_g, g.data());
     for (float& e : g) e = e * sigmoidf(e);  // silu
     matmul_io(in[0].data(), T, C, l.decay_w1, Dw, dl.data());
     for (float& e : dl) e = std::tanh(e);
@@ -124,7 +124,7 @@ void Rwkv6Model::forward(const int32_t* tokens, int64_t T, StateDict& state, flo
     wkv5_forward(T, H, N, r.data(), k.data(), v.data(), wd.data(), true, l.first, S, y.data());
     group_norm(y.data(), T, H, N, l.lnx_w, l.lnx_b, 64e-5f);
     for (size_t o = 0; o < TA; o++) y[o] *= g[o];
-    linear(y.data(), T, A, l.att_o, C, xx.data());
+    linear(y.data(), T, l.att_o, xx.data());
     for (size_t o = 0; o < TC; o++) x[o] += xx[o];
 
     l.ffn.forward(x.data(), T, C, ffn_x);

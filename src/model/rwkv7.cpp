@@ -1,5 +1,6 @@
-// rwkv7.cpp — RWKV-7 inference on the CPU: weight resolution (fp32 tensors are used in place,
-// zero-copy; other float dtypes are converted to fp32 once at load), the recurrent state, and
+// rwkv7.cpp — RWKV-7 inference on the CPU: weight resolution (fp32 tensors, and bf16/fp16 GEMM
+// matrices, are used in place, zero-copy; the small bf16/fp16 vectors and LoRA factors are
+// converted to fp32 once at load), the recurrent state, and
 // the forward over T tokens in GPT mode, chunked so memory stays bounded for long prompts.
 #include "model/rwkv7.h"
 
@@ -9,6 +10,7 @@
 #include "model/rwkv7_block.h"
 #include "model/rwkv7_params.h"
 #include "ops/embedding.h"
+#include "ops/gemv.h"
 #include "ops/layernorm.h"
 #include "ops/matmul.h"
 
@@ -19,8 +21,21 @@ namespace {
 constexpr int kChunk = 128;  // tokens per pass; activations ~40*C floats per token
 
 struct Rwkv7Impl {
-  Rwkv7Views v;
+  Rwkv7Views v;                      // fp32 views (null for matrices kept as stored)
+  std::vector<Rwkv7LayerMats> mats;  // per layer: bf16/fp16 matrices used in place
+  Rwkv7Mat head;
 };
+
+// The matrices read by a GEMM/GEMV: kept in a bf16/fp16 file's dtype (zero-copy).
+bool is_big_matrix(const std::string& n) {
+  auto ends = [&](const char* suf) {
+    size_t k = std::strlen(suf);
+    return n.size() >= k && n.compare(n.size() - k, k, suf) == 0;
+  };
+  return n == "head.weight" || ends(".att.receptance.weight") || ends(".att.key.weight") ||
+         ends(".att.value.weight") || ends(".att.output.weight") || ends(".ffn.key.weight") ||
+         ends(".ffn.value.weight");
+}
 
 const Rwkv7Impl& impl_of(const Rwkv7Model& m) {
   RWKV_CHECK(m.impl, "Rwkv7Model used before from_state_dict");
@@ -33,9 +48,12 @@ Rwkv7Model Rwkv7Model::from_state_dict(StateDict sd, const std::string& source) 
   Rwkv7Model m;
   m.cfg = rwkv7_config_from_state_dict(sd, source);
   auto impl = std::make_shared<Rwkv7Impl>();
-  // Resolve every parameter to an fp32 pointer, in the official order.
+  // Resolve every parameter to an fp32 pointer, in the official order; bf16/fp16 matrices
+  // stay as stored (pointer + dtype in `stored`).
   std::vector<float*> ptrs;
+  std::vector<Rwkv7Mat> stored;
   for (auto& s : rwkv7_param_specs(m.cfg)) {
+    stored.push_back({});
     const Tensor* t = sd.find(s.name);
     const int64_t n = shape_numel(s.shape);
     if (!t) {
@@ -49,6 +67,9 @@ Rwkv7Model Rwkv7Model::from_state_dict(StateDict sd, const std::string& source) 
            shape_str(s.shape));
     if (t->dtype == DType::F32) {
       ptrs.push_back(t->ptr<float>());
+    } else if ((t->dtype == DType::BF16 || t->dtype == DType::F16) && is_big_matrix(s.name)) {
+      stored.back() = {t->data, t->dtype};
+      ptrs.push_back(nullptr);
     } else {
       if (t->dtype != DType::BF16 && t->dtype != DType::F16 && t->dtype != DType::F64)
         fail("model", "{}: '{}' has dtype {}, expected a float type", source, s.name,
@@ -58,6 +79,27 @@ Rwkv7Model Rwkv7Model::from_state_dict(StateDict sd, const std::string& source) 
     }
   }
   rwkv7_bind_views(impl->v, m.cfg, [&](size_t i, const Rwkv7ParamSpec&) { return ptrs[i]; });
+  impl->mats.assign(m.cfg.n_layer, Rwkv7LayerMats{});
+  {
+    const auto specs = rwkv7_param_specs(m.cfg);
+    for (size_t i = 0; i < specs.size(); i++) {
+      if (!stored[i].p) continue;
+      const std::string& n = specs[i].name;
+      if (n == "head.weight") {
+        impl->head = stored[i];
+        continue;
+      }
+      const int l = std::stoi(n.substr(7, n.find('.', 7) - 7));
+      Rwkv7LayerMats& mm = impl->mats[l];
+      Rwkv7Mat* slot = n.find(".att.receptance.") != std::string::npos ? &mm.receptance
+                       : n.find(".att.key.") != std::string::npos      ? &mm.key
+                       : n.find(".att.value.") != std::string::npos    ? &mm.value
+                       : n.find(".att.output.") != std::string::npos   ? &mm.output
+                       : n.find(".ffn.key.") != std::string::npos      ? &mm.ffn_key
+                                                                       : &mm.ffn_value;
+      *slot = stored[i];
+    }
+  }
   m.weights = std::move(sd);
   m.impl = impl;
   return m;
@@ -77,7 +119,8 @@ Rwkv7State Rwkv7State::zeros(const ModelConfig& cfg) {
 
 void rwkv7_forward(const Rwkv7Model& m, const int32_t* tokens, int64_t T, Rwkv7State& state,
                    float* logits, bool all_logits) {
-  const Rwkv7Views& w = impl_of(m).v;
+  const Rwkv7Impl& im = impl_of(m);
+  const Rwkv7Views& w = im.v;
   const ModelConfig& c = m.cfg;
   const int C = c.n_embd, V = c.vocab_size, H = c.n_head, N = c.head_size, L = c.n_layer;
   if (state.n_layer != L || state.C != C || state.H != H || state.N != N ||
@@ -111,16 +154,22 @@ void rwkv7_forward(const Rwkv7Model& m, const int32_t* tokens, int64_t T, Rwkv7S
       st.att_x = state.att_x.data() + size_t(l) * C;
       st.wkv = state.wkv.data() + size_t(l) * H * N * N;
       st.ffn_x = state.ffn_x.data() + size_t(l) * C;
-      rwkv7_layer_forward(w.layers[l], acts, d, l, x, x, v_first, &st);
+      rwkv7_layer_forward(w.layers[l], acts, d, l, x, x, v_first, &st, &im.mats[l]);
     }
     if (!logits) continue;
     if (all_logits) {
       layernorm_forward(x, nullptr, nullptr, x, w.ln_out_w, w.ln_out_b, Tc, C, 1e-5f);
-      matmul_linear_forward(logits + t0 * V, x, w.head, Tc, C, V);
+      if (im.head.p)
+        linear_forward_any(logits + t0 * V, x, im.head.p, im.head.dt, Tc, C, V);
+      else
+        matmul_linear_forward(logits + t0 * V, x, w.head, Tc, C, V);
     } else if (last_chunk) {
       float* xl = x + size_t(Tc - 1) * C;
       layernorm_forward(xl, nullptr, nullptr, xl, w.ln_out_w, w.ln_out_b, 1, C, 1e-5f);
-      matmul_linear_forward(logits, xl, w.head, 1, C, V);
+      if (im.head.p)
+        linear_forward_any(logits, xl, im.head.p, im.head.dt, 1, C, V);
+      else
+        matmul_linear_forward(logits, xl, w.head, 1, C, V);
     }
   }
 }

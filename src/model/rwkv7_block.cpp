@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "ops/activation.h"
+#include "ops/gemv.h"
 #include "ops/layernorm.h"
 #include "ops/lora.h"
 #include "ops/matmul.h"
@@ -17,6 +18,15 @@ namespace rwkv {
 
 namespace {
 constexpr float kLnEps = 1e-5f;
+
+// out (M,N) = inp (M,K) @ W^T from the fp32 view, or from the stored matrix when given.
+inline void linear(float* out, const float* inp, const float* w32, const Rwkv7Mat& stored,
+                   int64_t M, int K, int N, bool accumulate = false) {
+  if (stored.p)
+    linear_forward_any(out, inp, stored.p, stored.dt, M, K, N, accumulate);
+  else
+    matmul_linear_forward(out, inp, w32, M, K, N, accumulate);
+}
 }
 
 Rwkv7Dims Rwkv7Dims::make(const ModelConfig& c, int B, int T) {
@@ -70,7 +80,9 @@ size_t rwkv7_layer_acts_layout(Rwkv7LayerActs& a, const Rwkv7Dims& d, float* bas
 
 void rwkv7_layer_forward(const Rwkv7LayerParams& w, const Rwkv7LayerActs& a, const Rwkv7Dims& d,
                          int layer, const float* x_in, float* x_out, float* v_first,
-                         const Rwkv7LayerStateView* st) {
+                         const Rwkv7LayerStateView* st, const Rwkv7LayerMats* mats) {
+  const Rwkv7LayerMats none{};
+  const Rwkv7LayerMats& mm = mats ? *mats : none;
   const int B = d.B, T = d.T, C = d.C, H = d.H, N = d.N, F = d.F;
   const int64_t M = d.M, MC = M * C;
   // ---- time mix ----
@@ -82,11 +94,11 @@ void rwkv7_layer_forward(const Rwkv7LayerParams& w, const Rwkv7LayerActs& a, con
   mix_forward(a.xv, a.ln1, a.xx, w.x_v, M, C);
   mix_forward(a.xa, a.ln1, a.xx, w.x_a, M, C);
   mix_forward(a.xg, a.ln1, a.xx, w.x_g, M, C);
-  matmul_linear_forward(a.r, a.xr, w.receptance, M, C, C);
+  linear(a.r, a.xr, w.receptance, mm.receptance, M, C, C);
   lora_forward(a.wraw, a.w_h, a.xw, w.w1, w.w2, w.w0, M, C, d.Dw, LoraAct::Tanh);
   act_forward(a.decay, a.wraw, MC, Act::Decay);
-  matmul_linear_forward(a.k, a.xk, w.key, M, C, C);
-  matmul_linear_forward(a.v_lin, a.xv, w.value, M, C, C);
+  linear(a.k, a.xk, w.key, mm.key, M, C, C);
+  linear(a.v_lin, a.xv, w.value, mm.value, M, C, C);
   if (layer == 0) {
     std::memcpy(a.v, a.v_lin, sizeof(float) * MC);
     std::memcpy(v_first, a.v_lin, sizeof(float) * MC);
@@ -104,15 +116,15 @@ void rwkv7_layer_forward(const Rwkv7LayerParams& w, const Rwkv7LayerActs& a, con
   tmix_out_forward(a.zg, a.z, a.gn_mean, a.gn_rstd, a.bonus, a.y, a.r, a.k2, a.v, w.r_k, w.ln_x_w,
                    w.ln_x_b, a.g, M, H, N);
   std::memcpy(a.x_mid, x_in, sizeof(float) * MC);
-  matmul_linear_forward(a.x_mid, a.zg, w.output, M, C, C, /*accumulate=*/true);
+  linear(a.x_mid, a.zg, w.output, mm.output, M, C, C, /*accumulate=*/true);
   // ---- channel mix ----
   layernorm_forward(a.ln2, a.ln2_mean, a.ln2_rstd, a.x_mid, w.ln2_w, w.ln2_b, M, C, kLnEps);
   token_shift_forward(a.fxx, a.ln2, st ? st->ffn_x : nullptr, B, T, C);
   mix_forward(a.fxk, a.ln2, a.fxx, w.ffn_x_k, M, C);
-  matmul_linear_forward(a.fpre, a.fxk, w.ffn_key, M, C, F);
+  linear(a.fpre, a.fxk, w.ffn_key, mm.ffn_key, M, C, F);
   act_forward(a.fh, a.fpre, M * F, Act::Relu2);
   if (x_out != a.x_mid) std::memcpy(x_out, a.x_mid, sizeof(float) * MC);
-  matmul_linear_forward(x_out, a.fh, w.ffn_value, M, F, C, /*accumulate=*/true);
+  linear(x_out, a.fh, w.ffn_value, mm.ffn_value, M, F, C, /*accumulate=*/true);
   // ---- state: the last ln1 / ln2 rows of each sequence ----
   if (st) {
     for (int b = 0; b < B; b++) {

@@ -52,11 +52,23 @@ struct Rwkv7LayerStateView {
   float* ffn_x = nullptr;  // (B,C) last ln2 output
 };
 
+// The six big matrices of a block kept in their stored dtype (inference: bf16/fp16 straight
+// from the file, read by gemv_forward / linear_forward_any). Null: use the fp32 views.
+struct Rwkv7Mat {
+  const void* p = nullptr;  // null: use the fp32 view
+  DType dt = DType::F32;
+};
+struct Rwkv7LayerMats {
+  Rwkv7Mat receptance, key, value, output;  // (C,C)
+  Rwkv7Mat ffn_key, ffn_value;              // (F,C), (C,F)
+};
+
 // x_out = block(x_in) (x_out may equal x_in when no backward follows). v_first: (M,C), written
-// by layer 0, read by the others. st: state read and updated, or null.
+// by layer 0, read by the others. st: state read and updated, or null. mats: optional stored
+// matrices (forward only; the backward needs the fp32 views).
 void rwkv7_layer_forward(const Rwkv7LayerParams& w, const Rwkv7LayerActs& a, const Rwkv7Dims& d,
                          int layer, const float* x_in, float* x_out, float* v_first,
-                         const Rwkv7LayerStateView* st);
+                         const Rwkv7LayerStateView* st, const Rwkv7LayerMats* mats = nullptr);
 
 // dres: (M,C) gradient of x_out on entry, of x_in on return. gw: this layer's parameter
 // gradients (accumulated). ga: zeroed gradient buffers with the acts layout (no ckpt).

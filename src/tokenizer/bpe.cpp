@@ -180,6 +180,7 @@ std::unique_ptr<BpeTokenizer> BpeTokenizer::load(const std::string& path) {
         fail("tokenizer", "{}: added token {} uses lstrip/rstrip/single_word, which is not supported", path, ad.id);
       if (ad.content.empty()) fail("tokenizer", "{}: added token {} is empty", path, ad.id);
       t->id_to_token_[size_t(ad.id)] = ad.content;
+      t->added_first_[ad.normalized ? 1 : 0][uint8_t(ad.content[0])] = true;
       t->is_added_[size_t(ad.id)] = 1;
       t->added_.push_back(std::move(ad));
     }
@@ -206,7 +207,12 @@ void BpeTokenizer::encode_added(std::string_view piece, bool normalized_pass, st
     }
   };
   size_t start = 0;
+  const bool* first = added_first_[normalized_pass ? 1 : 0];
   for (size_t i = 0; i < piece.size();) {
+    if (!first[uint8_t(piece[i])]) {
+      i++;
+      continue;
+    }
     const Added* hit = nullptr;
     for (const Added& a : added_) {  // longest first
       if (a.normalized != normalized_pass) continue;
@@ -243,6 +249,17 @@ void BpeTokenizer::encode_plain(std::string_view text, std::vector<int32_t>& out
 // BPE over the bytes of one pre-tokenized word: repeatedly merge the adjacent pair of lowest rank
 // (leftmost on ties), as `tokenizers` does with its priority queue.
 void BpeTokenizer::bpe_word(std::string_view bytes, std::vector<int32_t>& out) const {
+  constexpr size_t kCacheMaxWord = 64, kCacheMaxEntries = 1 << 18;
+  const bool cacheable = bytes.size() <= kCacheMaxWord;
+  if (cacheable) {
+    std::lock_guard<std::mutex> lock(cache_mu_);
+    auto it = cache_.find(std::string(bytes));
+    if (it != cache_.end()) {
+      out.insert(out.end(), it->second.begin(), it->second.end());
+      return;
+    }
+  }
+  const size_t out0 = out.size();
   // A byte without a symbol (never in valid UTF-8) is dropped, as `tokenizers` does without unk.
   std::vector<int32_t> id;
   id.reserve(bytes.size());
@@ -282,6 +299,11 @@ void BpeTokenizer::bpe_word(std::string_view bytes, std::vector<int32_t>& out) c
     push(p);
   }
   for (int k = 0; k >= 0; k = next[k]) out.push_back(id[k]);
+  if (cacheable) {
+    std::lock_guard<std::mutex> lock(cache_mu_);
+    if (cache_.size() >= kCacheMaxEntries) cache_.clear();
+    cache_.emplace(std::string(bytes), std::vector<int32_t>(out.begin() + out0, out.end()));
+  }
 }
 
 std::vector<int32_t> BpeTokenizer::encode(std::string_view text) const {

@@ -5,6 +5,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -49,8 +50,11 @@ class BpeTokenizer : public Tokenizer {
   std::unordered_map<std::string, int32_t> vocab_;
   std::unordered_map<uint64_t, Merge> merges_;  // (left id << 32 | right id) -> rank, result
   std::vector<Added> added_;                    // longest first
+  bool added_first_[2][256] = {};               // [normalized pass][byte]: an added token starts so
   int32_t byte_id_[256];                        // id of each single byte's symbol
   int16_t char_byte_[512];                      // byte-level char (code point < 512) -> byte
+  mutable std::mutex cache_mu_;                 // words seen before -> their ids
+  mutable std::unordered_map<std::string, std::vector<int32_t>> cache_;
 };
 
 }  // namespace rwkv

@@ -1,0 +1,71 @@
+// cmd_forward.cpp — `rwkv forward --model M --tokens IN.safetensors --out OUT.safetensors`:
+// runs int64 `tokens` (B, T) through the model from a zero state and writes `logits` (B, T, V)
+// fp32 and the final state per layer with a leading batch dim (x070: state.{i}.att_x (B, C),
+// state.{i}.wkv (B, H, N, N), state.{i}.ffn_x (B, C)) — a tool for comparing implementations.
+#include <cstring>
+
+#include "cli/cli_util.h"
+#include "cli/command.h"
+#include "cli/infer_flags.h"
+#include "io/model_file.h"
+
+using namespace rwkv;
+
+static int run(int argc, char** argv) {
+  CLI::App app{"Run token batches through a model; write logits and final states (safetensors)."};
+  cli::InferFlags f;
+  std::string in, out;
+  int chunk_len = 0;
+  app.add_option("--model", f.model, "model file (.pth or .safetensors)")->required();
+  app.add_option("--tokens", in, "safetensors file with an int64 tensor `tokens` (B, T)")->required();
+  app.add_option("--out", out, "output safetensors file")->required();
+  app.add_option("--dtype", f.dtype, "convert weights at load: fp32, bf16 or fp16 (default: as stored)");
+  app.add_option("--threads", f.threads, "CPU threads (default: all cores)");
+  app.add_option("--chunk_len", chunk_len, "feed each row in chunks of N tokens, state carried (0: all at once)");
+  int code = 0;
+  if (!cli::parse(app, argc, argv, &code)) return code;
+
+  StateDict td = load_safetensors(in);
+  const Tensor* tt = td.find("tokens");
+  if (!tt) fail("forward", "{}: no tensor 'tokens'", in);
+  if (tt->dim() != 2 && tt->dim() != 1)
+    fail("forward", "{}: 'tokens' must be (B, T), got {}", in, shape_str(tt->shape));
+  if (tt->dtype != DType::I64 && tt->dtype != DType::I32)
+    fail("forward", "{}: 'tokens' must be int64 (or int32), got {}", in, dtype_name(tt->dtype));
+  const int64_t B = tt->dim() == 2 ? tt->shape[0] : 1, T = tt->shape.back();
+  if (B < 1 || T < 1) fail("forward", "{}: 'tokens' is empty {}", in, shape_str(tt->shape));
+  if (chunk_len < 0) fail("forward", "--chunk_len must be >= 0, got {}", chunk_len);
+  std::vector<float> tv = tt->to_f32_vec();  // exact for ids < 2^24
+  std::vector<int32_t> ids(tv.begin(), tv.end());
+
+  auto runner = f.load();
+  const int64_t V = runner->vocab_size();
+  RunnerState zero = runner->zero_state();
+  StateDict res;
+  Tensor logits = Tensor::empty(DType::F32, {B, T, V});
+  res.items.emplace_back("logits", logits);
+  std::vector<Tensor> states;
+  for (auto& [name, t] : zero.items) {
+    Shape s = t.shape;
+    s.insert(s.begin(), B);
+    states.push_back(Tensor::empty(DType::F32, s));
+    res.items.emplace_back(name, states.back());
+  }
+  const int64_t step = chunk_len > 0 ? chunk_len : T;
+  for (int64_t b = 0; b < B; b++) {
+    RunnerState st = clone_state(zero);
+    for (int64_t t0 = 0; t0 < T; t0 += step) {
+      int64_t n = std::min(step, T - t0);
+      runner->forward(&ids[b * T + t0], n, st, logits.ptr<float>() + (b * T + t0) * V, true);
+    }
+    for (size_t k = 0; k < st.items.size(); k++) {
+      const Tensor& src = st.items[k].second;
+      std::memcpy(states[k].ptr<float>() + b * src.numel(), src.data, src.nbytes());
+    }
+  }
+  auto meta = model_identity(runner->config());
+  save_safetensors(out, res, meta);
+  return 0;
+}
+
+static cli::Command reg{"forward", "run token batches through a model, write logits and states", run};
