@@ -4,8 +4,10 @@
 // tokens/s vs the measured sgemm FLOP/s (2 * matrix params FLOPs per token).
 //   bench_decode_cpu [--layers 12] [--embd 768] [--vocab 65536] [--threads 2] [--decode 32]
 //                    [--prefill 512] [--model FILE]   (default: random weights, L12-D768 V65536)
+//                    [--save FILE]  write the random model in bf16 (.pth / .safetensors) and exit
 #include <cblas.h>
 #include <omp.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -36,11 +38,15 @@ static double measure_bandwidth() {
   for (int rep = 0; rep < 5; rep++) {
     auto t0 = Clock::now();
     float total = 0;
-#pragma omp parallel for schedule(static) reduction(+ : total)
-    for (size_t i = 0; i < n; i += 16) {
-      float s = 0;
-      for (int j = 0; j < 16; j++) s += buf[i + j];
-      total += s;
+#pragma omp parallel reduction(+ : total)
+    {
+      // 16 independent partial sums: vectorised loads, not a latency-bound add chain
+      const size_t nt = omp_get_num_threads(), id = omp_get_thread_num();
+      const size_t lo = n / nt * id / 16 * 16, hi = id + 1 == nt ? n : n / nt * (id + 1) / 16 * 16;
+      float acc[16] = {0};
+      for (size_t i = lo; i < hi; i += 16)
+        for (int j = 0; j < 16; j++) acc[j] += buf[i + j];
+      for (int j = 0; j < 16; j++) total += acc[j];
     }
     double dt = secs(t0);
     if (total < 0) std::printf("?");
@@ -106,8 +112,13 @@ static StateDict random_model(const ModelConfig& cfg) {
 }
 
 int main(int argc, char** argv) {
+  // as the rwkv CLI (src/cli/main.cpp): OpenMP waiters sleep instead of spinning
+  if (!std::getenv("OMP_WAIT_POLICY")) {
+    setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+    execv("/proc/self/exe", argv);
+  }
   int L = 12, C = 768, V = 65536, threads = 2, n_decode = 32, n_prefill = 512;
-  std::string model;
+  std::string model, save;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
     int v = std::atoi(argv[i + 1]);
@@ -118,10 +129,16 @@ int main(int argc, char** argv) {
     else if (a == "--decode") n_decode = v;
     else if (a == "--prefill") n_prefill = v;
     else if (a == "--model") model = argv[i + 1];
+    else if (a == "--save") save = argv[i + 1];
     else { std::fprintf(stderr, "unknown flag %s\n", a.c_str()); return 2; }
   }
   set_num_threads(threads);
   StateDict base = model.empty() ? random_model(make_cfg(L, C, V)) : load_model_file(model);
+  if (!save.empty()) {
+    save_model_file(save, convert_float_tensors(std::move(base), DType::BF16));
+    std::printf("wrote %s (bf16, L%d-D%d V%d)\n", save.c_str(), L, C, V);
+    return 0;
+  }
 
   const double bw = measure_bandwidth();
   const int Tg = std::min(n_prefill, 256);
