@@ -12,18 +12,9 @@ using namespace rwkv;
 using rwkv::test::fixtures_dir;
 using rwkv::test::read_file;
 using rwkv::test::TempDir;
+using rwkv::test::error_of;
 
 namespace {
-
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 // Every document is contiguous, in order, ends in token 0, and the sizes add up.
 void check_layout(const BinidxReader& r) {

@@ -8,15 +8,6 @@
 using namespace rwkv;
 using namespace rwkv::test;
 
-static std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-
 TEST(Config, X070Fixture) {
   StateDict sd = load_pth(fixture("rwkv7-L2-D128-V512/model.pth"));
   ModelConfig c = detect_config(sd, "m");

@@ -97,17 +97,6 @@ TEST(Pth, ZeroCopyIntoTheMap) {
   EXPECT_EQ(keep.ptr<float>()[0], first);
 }
 
-static void expect_bit_identical(const StateDict& a, const StateDict& b) {
-  ASSERT_EQ(a.size(), b.size());
-  for (size_t i = 0; i < a.size(); i++) {
-    EXPECT_EQ(a.items[i].first, b.items[i].first);
-    EXPECT_EQ(a.items[i].second.dtype, b.items[i].second.dtype);
-    ASSERT_EQ(a.items[i].second.shape, b.items[i].second.shape);
-    EXPECT_EQ(std::memcmp(a.items[i].second.data, b.items[i].second.data, a.items[i].second.nbytes()), 0)
-        << a.items[i].first;
-  }
-}
-
 TEST(Pth, RoundTripIsBitIdenticalAndTorchLoadable) {
   TempDir tmp;
   for (auto rel : {"rwkv7-L2-D128-V512/model.pth", "traj-demo-L4-D256-bytes/rwkv-init.pth"}) {

@@ -13,15 +13,6 @@
 using namespace rwkv;
 using namespace rwkv::test;
 
-static std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-
 #define EXPECT_HAS(hay, needle) EXPECT_NE((hay).find(needle), std::string::npos) << (hay)
 
 // One tensor `key` of `numel` elements in storage `skey` of type torch.<storage>.

@@ -1,7 +1,10 @@
 // test_pth_util.h — helpers for the model-file tests: the stdlib-Python weights-only loader
 // (tests/check_torch_load.py), and hand-made .pth archives for the bad-file cases.
 #pragma once
+#include <gtest/gtest.h>
+
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -59,6 +62,18 @@ inline double sum_f64(const Tensor& t) {
     default: for (float v : t.to_f32_vec()) s += v;
   }
   return s;
+}
+
+// Same keys in the same order, same dtypes and shapes, and the same bytes.
+inline void expect_bit_identical(const StateDict& a, const StateDict& b) {
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); i++) {
+    EXPECT_EQ(a.items[i].first, b.items[i].first);
+    EXPECT_EQ(a.items[i].second.dtype, b.items[i].second.dtype);
+    ASSERT_EQ(a.items[i].second.shape, b.items[i].second.shape);
+    EXPECT_EQ(std::memcmp(a.items[i].second.data, b.items[i].second.data, a.items[i].second.nbytes()), 0)
+        << a.items[i].first;
+  }
 }
 
 // A .pth-like zip with the given records under "archive/" (data.pkl first).

@@ -10,6 +10,7 @@
 #include "model/rwkv7.h"
 #include "model/rwkv7_params.h"
 #include "model/rwkv7_train.h"
+#include "test_rwkv7_fixture.h"
 #include "test_util.h"
 
 using namespace rwkv;
@@ -117,32 +118,17 @@ TEST(Rwkv7Forward, RejectsBadTokensAndState) {
 
 namespace {
 
-struct Fixture {
-  StateDict model, expected;
-  std::vector<int32_t> tokens;  // (2, 33)
-  int B = 0, T1 = 0;
-};
-
-Fixture load_fixture() {
-  Fixture f;
-  f.model = load_pth(test::fixture("rwkv7-L2-D128-V512/model.pth"));
-  f.expected = load_safetensors(test::fixture("rwkv7-L2-D128-V512/expected.safetensors"));
-  const Tensor& t = f.expected.at("tokens");
-  f.B = int(t.shape[0]);
-  f.T1 = int(t.shape[1]);
-  for (float x : t.to_f32_vec()) f.tokens.push_back(int32_t(x));
-  return f;
-}
+using Fixture = test::Rwkv7Fixture;  // tokens (2, 33)
 
 // GPT-mode logits (B, T, V) and the per-sequence final states of a model on the fixture tokens.
 void run_fixture(const Rwkv7Model& m, const Fixture& f, std::vector<float>& logits,
                  std::vector<Rwkv7State>& states) {
-  const int T = f.T1 - 1, V = m.cfg.vocab_size;
+  const int T = f.T, V = m.cfg.vocab_size;
   logits.assign(size_t(f.B) * T * V, 0.f);
   states.clear();
   for (int b = 0; b < f.B; b++) {
     Rwkv7State s = Rwkv7State::zeros(m.cfg);
-    rwkv7_forward(m, f.tokens.data() + size_t(b) * f.T1, T, s, logits.data() + size_t(b) * T * V, true);
+    rwkv7_forward(m, f.tokens.data() + size_t(b) * (f.T + 1), T, s, logits.data() + size_t(b) * T * V, true);
     states.push_back(std::move(s));
   }
 }
@@ -162,7 +148,7 @@ std::vector<float> gather_state(const std::vector<Rwkv7State>& st, int l, const 
 }  // namespace
 
 TEST(Rwkv7Forward, FixtureLogitsAndState) {
-  Fixture f = load_fixture();
+  Fixture f = test::load_rwkv7_fixture();
   Rwkv7Model m = Rwkv7Model::from_state_dict(f.model, "model.pth");
   ASSERT_EQ(m.cfg.n_layer, 2);
   ASSERT_EQ(m.cfg.n_embd, 128);
@@ -188,19 +174,19 @@ TEST(Rwkv7Forward, FixtureLogitsAndState) {
   // The loss of the fixture through the training forward.
   Rwkv7Params p = Rwkv7Params::from_state_dict(f.model, "model.pth");
   Rwkv7TrainScratch sc;
-  float loss = rwkv7_forward_loss(p, f.tokens.data(), f.B, f.T1 - 1, sc);
+  float loss = rwkv7_forward_loss(p, f.tokens.data(), f.B, f.T, sc);
   EXPECT_NEAR(loss, f.expected.at("loss").to_f32_vec()[0], 1e-4);
 }
 
 TEST(Rwkv7Forward, FixtureRnnAndChunkedAgreeWithGpt) {
-  Fixture f = load_fixture();
+  Fixture f = test::load_rwkv7_fixture();
   Rwkv7Model m = Rwkv7Model::from_state_dict(f.model, "model.pth");
-  const int T = f.T1 - 1, V = m.cfg.vocab_size;
+  const int T = f.T, V = m.cfg.vocab_size;
   std::vector<float> gpt;
   std::vector<Rwkv7State> st;
   run_fixture(m, f, gpt, st);
   for (int b = 0; b < f.B; b++) {
-    const int32_t* tok = f.tokens.data() + size_t(b) * f.T1;
+    const int32_t* tok = f.tokens.data() + size_t(b) * (f.T + 1);
     std::vector<float> ref(gpt.begin() + size_t(b) * T * V, gpt.begin() + size_t(b + 1) * T * V);
     Rwkv7State s = Rwkv7State::zeros(m.cfg);
     std::vector<float> rnn(size_t(T) * V);
@@ -219,7 +205,7 @@ TEST(Rwkv7Forward, FixtureRnnAndChunkedAgreeWithGpt) {
 }
 
 TEST(Rwkv7Forward, FixtureBf16AndFp16WeightsWithinRounding) {
-  Fixture f = load_fixture();
+  Fixture f = test::load_rwkv7_fixture();
   Rwkv7Model m32 = Rwkv7Model::from_state_dict(f.model, "model.pth");
   std::vector<float> ref;
   std::vector<Rwkv7State> st;

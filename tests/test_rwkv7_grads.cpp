@@ -11,6 +11,7 @@
 #include "io/model_file.h"
 #include "model/rwkv7_params.h"
 #include "model/rwkv7_train.h"
+#include "test_rwkv7_fixture.h"
 #include "test_util.h"
 
 using namespace rwkv;
@@ -156,22 +157,7 @@ TEST(Rwkv7Grads, ParamsRoundTripThroughStateDict) {
 
 namespace {
 
-struct GradFixture {
-  StateDict model, expected;
-  std::vector<int32_t> tokens;  // (B, T+1)
-  int B = 0, T = 0;
-};
-
-GradFixture load_grad_fixture() {
-  GradFixture f;
-  f.model = load_pth(test::fixture("rwkv7-L2-D128-V512/model.pth"));
-  f.expected = load_safetensors(test::fixture("rwkv7-L2-D128-V512/expected.safetensors"));
-  const Tensor& t = f.expected.at("tokens");
-  f.B = int(t.shape[0]);
-  f.T = int(t.shape[1]) - 1;
-  for (float x : t.to_f32_vec()) f.tokens.push_back(int32_t(x));
-  return f;
-}
+using GradFixture = test::Rwkv7Fixture;
 
 void expect_fixture_grads(const GradFixture& f, const Rwkv7Params& p, const Rwkv7Params& g) {
   int checked = 0;
@@ -202,7 +188,7 @@ void expect_fixture_grads(const GradFixture& f, const Rwkv7Params& p, const Rwkv
 }  // namespace
 
 TEST(Rwkv7Grads, FixtureLossAndEveryGradient) {
-  GradFixture f = load_grad_fixture();
+  GradFixture f = test::load_rwkv7_fixture();
   Rwkv7Params p = Rwkv7Params::from_state_dict(f.model, "model.pth");
   // The official parameter order is the file's order.
   auto specs = rwkv7_param_specs(p.cfg);
@@ -219,7 +205,7 @@ TEST(Rwkv7Grads, FixtureLossAndEveryGradient) {
 }
 
 TEST(Rwkv7Grads, FixtureGradCpSameGradientsLessMemory) {
-  GradFixture f = load_grad_fixture();
+  GradFixture f = test::load_rwkv7_fixture();
   Rwkv7Params p = Rwkv7Params::from_state_dict(f.model, "model.pth");
   Rwkv7Params g0, g1;
   Rwkv7TrainScratch s0, s1;

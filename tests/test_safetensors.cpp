@@ -29,16 +29,6 @@ TEST(Safetensors, ReadsTheFixture) {
   EXPECT_EQ(e.at("state.1.wkv").shape, (Shape{2, 2, 64, 64}));
 }
 
-static void expect_bit_identical(const StateDict& a, const StateDict& b) {
-  ASSERT_EQ(a.size(), b.size());
-  for (size_t i = 0; i < a.size(); i++) {
-    EXPECT_EQ(a.items[i].first, b.items[i].first);
-    EXPECT_EQ(a.items[i].second.dtype, b.items[i].second.dtype);
-    ASSERT_EQ(a.items[i].second.shape, b.items[i].second.shape);
-    EXPECT_EQ(std::memcmp(a.items[i].second.data, b.items[i].second.data, a.items[i].second.nbytes()), 0);
-  }
-}
-
 TEST(Safetensors, RoundTripIsBitIdenticalWithMetadata) {
   TempDir tmp;
   for (auto rel : {"rwkv7-L2-D128-V512/expected.safetensors", "rwkv7-L2-D128-V512/model.pth",
@@ -80,15 +70,6 @@ TEST(Safetensors, PythonReadsWhatWeWrite) {
   size_t n = fread(buf, 1, sizeof buf - 1, f);
   EXPECT_EQ(pclose(f), 0);
   EXPECT_EQ(std::string(buf, n), "F32 [2, 2] (0.5, 1.5, 2.5, 3.5) I32 0\n");
-}
-
-static std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 static void write_st(const std::string& path, const std::string& header, const std::string& data) {

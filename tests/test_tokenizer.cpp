@@ -13,6 +13,7 @@
 
 using namespace rwkv;
 using rwkv::test::fixture;
+using rwkv::test::error_of;
 
 namespace {
 
@@ -35,16 +36,6 @@ std::vector<Case> world_cases() {
 const Tokenizer& world() {
   static auto t = make_tokenizer("world");
   return *t;
-}
-
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 }  // namespace

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "core/error.h"
+
 namespace rwkv::test {
 
 // $RWKV_FIXTURES, else the CMake setting RWKV_FIXTURES_DIR (default ../shared/fixtures).
@@ -30,6 +32,17 @@ struct TempDir {
 };
 
 std::string read_file(const std::string& path);
+
+// The what() of the rwkv::Error that f() throws, or "(no error)" when it throws none.
+template <typename F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
 
 // Tolerance table: |got - ref| <= abs + rel * |ref| (per element), one row per kind of check.
 struct Tol { double abs, rel; };

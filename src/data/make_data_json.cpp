@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tokenizer/utf8.h"
+
 namespace rwkv {
 
 namespace {
@@ -24,24 +26,6 @@ inline int hex4(const char* p) {
     v = v * 16 + h;
   }
   return v;
-}
-
-inline void put_utf8(std::string& out, uint32_t c) {
-  if (c < 0x80) {
-    out += char(c);
-  } else if (c < 0x800) {
-    out += char(0xC0 | (c >> 6));
-    out += char(0x80 | (c & 0x3F));
-  } else if (c < 0x10000) {
-    out += char(0xE0 | (c >> 12));
-    out += char(0x80 | ((c >> 6) & 0x3F));
-    out += char(0x80 | (c & 0x3F));
-  } else {
-    out += char(0xF0 | (c >> 18));
-    out += char(0x80 | ((c >> 12) & 0x3F));
-    out += char(0x80 | ((c >> 6) & 0x3F));
-    out += char(0x80 | (c & 0x3F));
-  }
 }
 
 // Decodes the JSON string starting after the opening quote at s[i]; on success i is past the
@@ -81,11 +65,11 @@ bool fast_string(std::string_view s, size_t& i, std::string& out) {
           int lo = hex4(p + i + 2);
           if (lo < 0xDC00 || lo > 0xDFFF) return false;
           i += 6;
-          put_utf8(out, 0x10000u + ((uint32_t(u) - 0xD800u) << 10) + (uint32_t(lo) - 0xDC00u));
+          utf8::put(out, 0x10000u + ((uint32_t(u) - 0xD800u) << 10) + (uint32_t(lo) - 0xDC00u));
         } else if (u >= 0xDC00 && u <= 0xDFFF) {
           return false;  // lone low surrogate
         } else {
-          put_utf8(out, uint32_t(u));
+          utf8::put(out, uint32_t(u));
         }
         break;
       }

@@ -219,6 +219,47 @@ void wkv5_forward(int64_t T, int H, int N, const float* r, const float* k, const
   }
 }
 
+void AttProj::load(Weights& w, const std::string& b, int C, int A, bool gate) {
+  k = w.mat(b + "att.key.weight", A, C);
+  v = w.mat(b + "att.value.weight", A, C);
+  r = w.mat(b + "att.receptance.weight", A, C);
+  if (gate) g = w.mat(b + "att.gate.weight", A, C);
+  o = w.mat(b + "att.output.weight", C, A);
+}
+
+int head_count(Weights& w, const std::string& name, int A, int& N) {
+  const int H = int(w.at(name).shape.at(0));
+  if (H <= 0 || A % H != 0)
+    fail("model", "{}: {} has {} heads, which does not divide dim_att {}", w.source(), name, H, A);
+  N = A / H;
+  return H;
+}
+
+const float* load_time_state(Weights& w, const std::string& b, int H, int N) {
+  return w.has(b + "att.time_state") ? w.get(b + "att.time_state", {H, N, N}) : nullptr;
+}
+
+WkvLayerState wkv_layer_state(StateDict& st, int i, int C, int H, int N) {
+  std::string p = "state." + std::to_string(i) + ".";
+  WkvLayerState s;
+  s.att_x = state_f32(st, p + "att_x", C);
+  s.S = state_f32(st, p + "wkv", int64_t(H) * N * N);
+  s.ffn_x = state_f32(st, p + "ffn_x", C);
+  return s;
+}
+
+void wkv5_att_out(int64_t T, int H, int N, int C, const float* r, const float* k, const float* v,
+                  const float* w, bool w_per_token, const float* u, float* S, const float* lnx_w,
+                  const float* lnx_b, const float* g, const Mat& W_o, float* y, float* tmp, float* x) {
+  const size_t TA = size_t(T) * H * N, TC = size_t(T) * C;
+  wkv5_forward(T, H, N, r, k, v, w, w_per_token, u, S, y);
+  group_norm(y, T, H, N, lnx_w, lnx_b, 64e-5f);
+  if (g)
+    for (size_t o = 0; o < TA; o++) y[o] *= g[o];
+  linear(y, T, W_o, tmp);
+  for (size_t o = 0; o < TC; o++) x[o] += tmp[o];
+}
+
 float* state_f32(StateDict& st, const std::string& name, int64_t numel) {
   const Tensor* t = st.find(name);
   if (!t) fail("infer", "state has no tensor '{}'", name);

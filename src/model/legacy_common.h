@@ -5,6 +5,7 @@
 #pragma once
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -62,6 +63,37 @@ void embed(const Common& m, const int32_t* tokens, int64_t T, float* x);
 // logits (T or 1, V) = head(ln_out(x)) for all rows or the last one.
 void head(const Common& m, const float* x, int64_t T, float* logits, bool all_logits);
 
+// The time mix's projections (r, k, v: (A, C); g: (A, C), null without a gate; o: (C, A)),
+// loaded in the order k, v, r, g, o from "blocks.i.att.{key,value,receptance,gate,output}.weight".
+struct AttProj {
+  Mat k, v, r, g, o;
+  void load(Weights& w, const std::string& prefix, int C, int A, bool gate);
+};
+
+// Heads H = dim 0 of tensor `name` and head size N = A / H; throws "[model] <source>: ..." unless
+// H divides dim_att A.
+int head_count(Weights& w, const std::string& name, int A, int& N);
+
+// "blocks.i.att.time_state" (H, N, N) of a state-tuned file, or null when the file has none.
+const float* load_time_state(Weights& w, const std::string& prefix, int H, int N);
+
+// RWKV-5/6 state: per layer "att_x" (C), "wkv" (H, N, N) = time_state(i) or zeros, "ffn_x" (C).
+// time_state(i): the layer's start state (H, N, N) or null.
+template <class TimeState>
+StateDict wkv_zero_state(int L, int C, int H, int N, TimeState time_state);
+
+// Views of layer i's RWKV-5/6 state in `st` (checked as state_f32 does).
+struct WkvLayerState {
+  float *att_x, *S, *ffn_x;  // (C), (H, N, N), (C)
+};
+WkvLayerState wkv_layer_state(StateDict& st, int i, int C, int H, int N);
+
+// RWKV-5/6 time-mix tail, x (T, C) += W_o·(GroupNorm(H, eps 64e-5)(wkv5(r, k, v)) [* g]);
+// g (T, A) may be null (no gate); y (T, A) and tmp (T, C) are scratch. See wkv5_forward for w, u.
+void wkv5_att_out(int64_t T, int H, int N, int C, const float* r, const float* k, const float* v,
+                  const float* w, bool w_per_token, const float* u, float* S, const float* lnx_w,
+                  const float* lnx_b, const float* g, const Mat& W_o, float* y, float* tmp, float* x);
+
 // Token-shift mix coefficients in one form for every version: input = xx + (prev - xx) * c,
 // c = 1 - time_mix_* (v4/v5) or c = time_maa_* (v6).
 std::vector<float> one_minus(const float* mix, int n);
@@ -88,5 +120,19 @@ void wkv5_forward(int64_t T, int H, int N, const float* r, const float* k, const
 float* state_f32(StateDict& st, const std::string& name, int64_t numel);
 
 inline float sigmoidf(float x) { return 1.f / (1.f + std::exp(-x)); }
+
+template <class TimeState>
+StateDict wkv_zero_state(int L, int C, int H, int N, TimeState time_state) {
+  StateDict st;
+  for (int i = 0; i < L; i++) {
+    std::string p = "state." + std::to_string(i) + ".";
+    st.set(p + "att_x", Tensor::zeros(DType::F32, {C}));
+    Tensor s = Tensor::zeros(DType::F32, {H, N, N});
+    if (const float* ts = time_state(i)) std::memcpy(s.data, ts, s.nbytes());
+    st.set(p + "wkv", s);
+    st.set(p + "ffn_x", Tensor::zeros(DType::F32, {C}));
+  }
+  return st;
+}
 
 }  // namespace rwkv::legacy

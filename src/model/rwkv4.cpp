@@ -37,10 +37,7 @@ std::unique_ptr<Rwkv4Model> Rwkv4Model::from_state_dict(StateDict sd, const std:
     l.decay.resize(A);
     for (int c = 0; c < A; c++) l.decay[c] = -std::exp(td[c]);
     l.first = w.get(b + "att.time_first", {A});
-    l.att_k = w.mat(b + "att.key.weight", A, C);
-    l.att_v = w.mat(b + "att.value.weight", A, C);
-    l.att_r = w.mat(b + "att.receptance.weight", A, C);
-    l.att_o = w.mat(b + "att.output.weight", C, A);
+    l.att.load(w, b, C, A, false);
     l.ffn.load(w, b, C, F, false);
     m->layers_.push_back(std::move(l));
   }
@@ -91,9 +88,9 @@ void Rwkv4Model::forward(const int32_t* tokens, int64_t T, StateDict& state, flo
         vx[o] = xx[o] + d * l.cv[c];
         rx[o] = xx[o] + d * l.cr[c];
       }
-    linear(rx.data(), T, l.att_r, r.data());
-    linear(kx.data(), T, l.att_k, k.data());
-    linear(vx.data(), T, l.att_v, v.data());
+    linear(rx.data(), T, l.att.r, r.data());
+    linear(kx.data(), T, l.att.k, k.data());
+    linear(vx.data(), T, l.att.v, v.data());
 #pragma omp parallel for if (T * A >= 8192)  // decode: serial, the products dominate
     for (int c = 0; c < A; c++) {
       float a = aa[c], b = bb[c], q = pp[c];
@@ -114,7 +111,7 @@ void Rwkv4Model::forward(const int32_t* tokens, int64_t T, StateDict& state, flo
       }
       aa[c] = a, bb[c] = b, pp[c] = q;
     }
-    linear(y.data(), T, l.att_o, xx.data());
+    linear(y.data(), T, l.att.o, xx.data());
     for (size_t o = 0; o < TC; o++) x[o] += xx[o];
 
     l.ffn.forward(x.data(), T, C, ffn_x);

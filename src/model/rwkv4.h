@@ -34,7 +34,7 @@ class Rwkv4Model {
     std::vector<float> ck, cv, cr;                   // (C) 1 - time_mix_{k,v,r}
     std::vector<float> decay;                        // (A) -exp(time_decay)
     const float* first;                              // (A) time_first
-    legacy::Mat att_k, att_v, att_r, att_o;      // (A, C) x3, (C, A)
+    legacy::AttProj att;                         // k, v, r (A, C), o (C, A); no gate
     legacy::ChannelMix ffn;
   };
   Rwkv4Model(StateDict sd, const std::string& source) : w_(std::move(sd), source) {}

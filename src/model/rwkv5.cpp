@@ -37,10 +37,8 @@ std::unique_ptr<Rwkv5Model> Rwkv5Model::from_state_dict(StateDict sd, const std:
   m->c_.load(w, cfg.n_layer, C, cfg.vocab_size);
   const int A = m->A_ = int(w.at("blocks.0.att.key.weight").shape.at(0));
   const int F = m->F_ = int(w.at("blocks.0.ffn.key.weight").shape.at(0));
-  const int H = m->H_ = int(w.at("blocks.0.att.time_decay").shape.at(0));
-  if (H <= 0 || A % H != 0)
-    fail("model", "{}: blocks.0.att.time_decay has {} heads, which does not divide dim_att {}", source, H, A);
-  const int N = m->N_ = A / H;
+  const int H = m->H_ = head_count(w, "blocks.0.att.time_decay", A, m->N_);
+  const int N = m->N_;
   const bool gate = cfg.arch != Arch::RWKV5;
   for (int i = 0; i < cfg.n_layer; i++) {
     std::string b = "blocks." + std::to_string(i) + ".";
@@ -59,12 +57,8 @@ std::unique_ptr<Rwkv5Model> Rwkv5Model::from_state_dict(StateDict sd, const std:
     l.first = per_channel(w, b + (real_first ? "att.time_faaaa" : "att.time_first"), H, N);
     if (!real_first)
       for (float& u : l.first) u = std::exp(u);
-    l.att_k = w.mat(b + "att.key.weight", A, C);
-    l.att_v = w.mat(b + "att.value.weight", A, C);
-    l.att_r = w.mat(b + "att.receptance.weight", A, C);
-    if (gate) l.att_g = w.mat(b + "att.gate.weight", A, C);
-    l.att_o = w.mat(b + "att.output.weight", C, A);
-    if (w.has(b + "att.time_state")) l.time_state = w.get(b + "att.time_state", {H, N, N});
+    l.att.load(w, b, C, A, gate);
+    l.time_state = load_time_state(w, b, H, N);
     l.ffn.load(w, b, C, F, false);
     m->layers_.push_back(std::move(l));
   }
@@ -72,17 +66,7 @@ std::unique_ptr<Rwkv5Model> Rwkv5Model::from_state_dict(StateDict sd, const std:
 }
 
 StateDict Rwkv5Model::zero_state() const {
-  StateDict st;
-  const int C = cfg_.n_embd;
-  for (int i = 0; i < cfg_.n_layer; i++) {
-    std::string p = "state." + std::to_string(i) + ".";
-    st.set(p + "att_x", Tensor::zeros(DType::F32, {C}));
-    Tensor s = Tensor::zeros(DType::F32, {H_, N_, N_});
-    if (layers_[i].time_state) std::memcpy(s.data, layers_[i].time_state, s.nbytes());
-    st.set(p + "wkv", s);
-    st.set(p + "ffn_x", Tensor::zeros(DType::F32, {C}));
-  }
-  return st;
+  return wkv_zero_state(cfg_.n_layer, cfg_.n_embd, H_, N_, [&](int i) { return layers_[i].time_state; });
 }
 
 void Rwkv5Model::forward(const int32_t* tokens, int64_t T, StateDict& state, float* logits,
@@ -95,14 +79,11 @@ void Rwkv5Model::forward(const int32_t* tokens, int64_t T, StateDict& state, flo
   embed(c_, tokens, T, x.data());
   for (int i = 0; i < cfg_.n_layer; i++) {
     const Layer& l = layers_[i];
-    const bool gate = l.att_g.p != nullptr;
-    std::string p = "state." + std::to_string(i) + ".";
-    float* att_x = state_f32(state, p + "att_x", C);
-    float* S = state_f32(state, p + "wkv", int64_t(H) * N * N);
-    float* ffn_x = state_f32(state, p + "ffn_x", C);
+    const bool gate = l.att.g.p != nullptr;
+    const WkvLayerState st = wkv_layer_state(state, i, C, H, N);
 
     layer_norm(x.data(), T, C, l.ln1_w, l.ln1_b, xx.data());
-    token_shift(xx.data(), T, C, att_x, sx.data());
+    token_shift(xx.data(), T, C, st.att_x, sx.data());
     for (int64_t t = 0; t < T; t++)
       for (int c = 0; c < C; c++) {
         size_t o = size_t(t) * C + c;
@@ -112,21 +93,17 @@ void Rwkv5Model::forward(const int32_t* tokens, int64_t T, StateDict& state, flo
         rx[o] = xx[o] + d * l.cr[c];
         if (gate) gx[o] = xx[o] + d * l.cg[c];
       }
-    linear(rx.data(), T, l.att_r, r.data());
-    linear(kx.data(), T, l.att_k, k.data());
-    linear(vx.data(), T, l.att_v, v.data());
+    linear(rx.data(), T, l.att.r, r.data());
+    linear(kx.data(), T, l.att.k, k.data());
+    linear(vx.data(), T, l.att.v, v.data());
     if (gate) {
-      linear(gx.data(), T, l.att_g, g.data());
+      linear(gx.data(), T, l.att.g, g.data());
       for (float& e : g) e = e * sigmoidf(e);  // silu
     }
-    wkv5_forward(T, H, N, r.data(), k.data(), v.data(), l.decay.data(), false, l.first.data(), S, y.data());
-    group_norm(y.data(), T, H, N, l.lnx_w, l.lnx_b, 64e-5f);
-    if (gate)
-      for (size_t o = 0; o < TA; o++) y[o] *= g[o];
-    linear(y.data(), T, l.att_o, xx.data());
-    for (size_t o = 0; o < TC; o++) x[o] += xx[o];
+    wkv5_att_out(T, H, N, C, r.data(), k.data(), v.data(), l.decay.data(), false, l.first.data(), st.S,
+                 l.lnx_w, l.lnx_b, gate ? g.data() : nullptr, l.att.o, y.data(), xx.data(), x.data());
 
-    l.ffn.forward(x.data(), T, C, ffn_x);
+    l.ffn.forward(x.data(), T, C, st.ffn_x);
   }
   head(c_, x.data(), T, logits, all_logits);
 }

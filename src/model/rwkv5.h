@@ -32,7 +32,7 @@ class Rwkv5Model {
     const float *ln1_w, *ln1_b, *lnx_w, *lnx_b;
     std::vector<float> ck, cv, cr, cg;                    // (C) 1 - time_mix_*; cg empty without gate
     std::vector<float> decay, first;                      // (A) exp(-exp(time_decay)), u
-    legacy::Mat att_k, att_v, att_r, att_g, att_o;   // (A, C) ..., (C, A); att_g.p null without gate
+    legacy::AttProj att;                                  // att.g.p null without gate
     const float* time_state = nullptr;                    // (H, N, N) [head, value, key] or null
     legacy::ChannelMix ffn;
   };

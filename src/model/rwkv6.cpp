@@ -26,10 +26,8 @@ std::unique_ptr<Rwkv6Model> Rwkv6Model::from_state_dict(StateDict sd, const std:
   m->c_.load(w, cfg.n_layer, C, cfg.vocab_size);
   const int A = m->A_ = int(w.at("blocks.0.att.key.weight").shape.at(0));
   const int F = m->F_ = int(w.at("blocks.0.ffn.key.weight").shape.at(0));
-  const int H = m->H_ = int(w.at("blocks.0.att.time_faaaa").shape.at(0));
-  if (H <= 0 || A % H != 0)
-    fail("model", "{}: blocks.0.att.time_faaaa has {} heads, which does not divide dim_att {}", source, H, A);
-  const int N = m->N_ = A / H;
+  const int H = m->H_ = head_count(w, "blocks.0.att.time_faaaa", A, m->N_);
+  const int N = m->N_;
   const Tensor& w1 = w.at("blocks.0.att.time_maa_w1");
   if (w1.dim() != 2 || w1.shape[1] % 5 != 0)
     fail("model", "{}: blocks.0.att.time_maa_w1 has shape {}, expected (C, 5*D)", source, shape_str(w1.shape));
@@ -51,12 +49,8 @@ std::unique_ptr<Rwkv6Model> Rwkv6Model::from_state_dict(StateDict sd, const std:
     l.decay_w1 = w.get(b + "att.time_decay_w1", {C, Dw});
     l.decay_w2 = w.get(b + "att.time_decay_w2", {Dw, A});
     l.first = w.get(b + "att.time_faaaa", {H, N});
-    l.att_k = w.mat(b + "att.key.weight", A, C);
-    l.att_v = w.mat(b + "att.value.weight", A, C);
-    l.att_r = w.mat(b + "att.receptance.weight", A, C);
-    l.att_g = w.mat(b + "att.gate.weight", A, C);
-    l.att_o = w.mat(b + "att.output.weight", C, A);
-    if (w.has(b + "att.time_state")) l.time_state = w.get(b + "att.time_state", {H, N, N});
+    l.att.load(w, b, C, A, true);
+    l.time_state = load_time_state(w, b, H, N);
     l.ffn.load(w, b, C, F, true);
     m->layers_.push_back(std::move(l));
   }
@@ -64,17 +58,7 @@ std::unique_ptr<Rwkv6Model> Rwkv6Model::from_state_dict(StateDict sd, const std:
 }
 
 StateDict Rwkv6Model::zero_state() const {
-  StateDict st;
-  const int C = cfg_.n_embd;
-  for (int i = 0; i < cfg_.n_layer; i++) {
-    std::string p = "state." + std::to_string(i) + ".";
-    st.set(p + "att_x", Tensor::zeros(DType::F32, {C}));
-    Tensor s = Tensor::zeros(DType::F32, {H_, N_, N_});
-    if (layers_[i].time_state) std::memcpy(s.data, layers_[i].time_state, s.nbytes());
-    st.set(p + "wkv", s);
-    st.set(p + "ffn_x", Tensor::zeros(DType::F32, {C}));
-  }
-  return st;
+  return wkv_zero_state(cfg_.n_layer, cfg_.n_embd, H_, N_, [&](int i) { return layers_[i].time_state; });
 }
 
 void Rwkv6Model::forward(const int32_t* tokens, int64_t T, StateDict& state, float* logits,
@@ -90,13 +74,10 @@ void Rwkv6Model::forward(const int32_t* tokens, int64_t T, StateDict& state, flo
   embed(c_, tokens, T, x.data());
   for (int i = 0; i < cfg_.n_layer; i++) {
     const Layer& l = layers_[i];
-    std::string p = "state." + std::to_string(i) + ".";
-    float* att_x = state_f32(state, p + "att_x", C);
-    float* S = state_f32(state, p + "wkv", int64_t(H) * N * N);
-    float* ffn_x = state_f32(state, p + "ffn_x", C);
+    const WkvLayerState st = wkv_layer_state(state, i, C, H, N);
 
     layer_norm(x.data(), T, C, l.ln1_w, l.ln1_b, xx.data());
-    token_shift(xx.data(), T, C, att_x, sx.data());
+    token_shift(xx.data(), T, C, st.att_x, sx.data());
     for (size_t o = 0; o < TC; o++) {
       sx[o] -= xx[o];  // sx is now d = shift(xx) - xx
       xxx[o] = xx[o] + sx[o] * l.maa_x[o % C];
@@ -111,23 +92,20 @@ void Rwkv6Model::forward(const int32_t* tokens, int64_t T, StateDict& state, flo
       float* dst = in[s].data();
       for (size_t o = 0; o < TC; o++) dst[o] = xx[o] + sx[o] * (maa[o % C] + m[o]);
     }
-    linear(in[3].data(), T, l.att_r, r.data());
-    linear(in[1].data(), T, l.att_k, k.data());
-    linear(in[2].data(), T, l.att_v, v.data());
-    linear(in[4].data(), T, l.att_g, g.data());
+    linear(in[3].data(), T, l.att.r, r.data());
+    linear(in[1].data(), T, l.att.k, k.data());
+    linear(in[2].data(), T, l.att.v, v.data());
+    linear(in[4].data(), T, l.att.g, g.data());
     for (float& e : g) e = e * sigmoidf(e);  // silu
     matmul_io(in[0].data(), T, C, l.decay_w1, Dw, dl.data());
     for (float& e : dl) e = std::tanh(e);
     matmul_io(dl.data(), T, Dw, l.decay_w2, A, wd.data());
     for (size_t o = 0; o < TA; o++) wd[o] = std::exp(-std::exp(l.decay[o % A] + wd[o]));
 
-    wkv5_forward(T, H, N, r.data(), k.data(), v.data(), wd.data(), true, l.first, S, y.data());
-    group_norm(y.data(), T, H, N, l.lnx_w, l.lnx_b, 64e-5f);
-    for (size_t o = 0; o < TA; o++) y[o] *= g[o];
-    linear(y.data(), T, l.att_o, xx.data());
-    for (size_t o = 0; o < TC; o++) x[o] += xx[o];
+    wkv5_att_out(T, H, N, C, r.data(), k.data(), v.data(), wd.data(), true, l.first, st.S, l.lnx_w,
+                 l.lnx_b, g.data(), l.att.o, y.data(), xx.data(), x.data());
 
-    l.ffn.forward(x.data(), T, C, ffn_x);
+    l.ffn.forward(x.data(), T, C, st.ffn_x);
   }
   head(c_, x.data(), T, logits, all_logits);
 }

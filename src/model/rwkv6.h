@@ -36,7 +36,7 @@ class Rwkv6Model {
     const float *maa_w1, *maa_w2;            // (C, 5*D) [in, out], (5, D, C)
     const float *decay, *decay_w1, *decay_w2;  // (A), (C, Dw), (Dw, A)
     const float* first;                      // (A) time_faaaa
-    legacy::Mat att_k, att_v, att_r, att_g, att_o;
+    legacy::AttProj att;
     const float* time_state = nullptr;       // (H, N, N) or null
     legacy::ChannelMix ffn;
   };

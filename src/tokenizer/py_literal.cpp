@@ -5,26 +5,13 @@
 #include <cstdint>
 
 #include "core/error.h"
+#include "tokenizer/utf8.h"
 
 namespace rwkv {
 
 static void put_utf8(std::string& out, uint32_t c, const std::string& what) {
   if (c > 0x10FFFF) fail("tokenizer", "{}: code point U+{:X} out of range", what, c);
-  if (c < 0x80) {
-    out += char(c);
-  } else if (c < 0x800) {
-    out += char(0xC0 | (c >> 6));
-    out += char(0x80 | (c & 0x3F));
-  } else if (c < 0x10000) {
-    out += char(0xE0 | (c >> 12));
-    out += char(0x80 | ((c >> 6) & 0x3F));
-    out += char(0x80 | (c & 0x3F));
-  } else {
-    out += char(0xF0 | (c >> 18));
-    out += char(0x80 | ((c >> 12) & 0x3F));
-    out += char(0x80 | ((c >> 6) & 0x3F));
-    out += char(0x80 | (c & 0x3F));
-  }
+  utf8::put(out, c);
 }
 
 static int hexval(char c) {

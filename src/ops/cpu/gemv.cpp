@@ -36,6 +36,20 @@ inline __m256 load8(const uint16_t* p, DType dt) {
 inline float to_f32(float v, DType) { return v; }
 inline float to_f32(uint16_t v, DType dt) { return dt == DType::BF16 ? bf16_to_f32(v) : f16_to_f32(v); }
 
+// End of a 4-row block: adds the columns [k0, K) the SIMD loop left to the sums s[0..4) of rows
+// w0, w0+K, w0+2K, w0+3K, then y[i] (+)= s[i].
+template <typename T>
+inline void finish4(float* y, float* s, const T* w0, const float* x, DType dt, int64_t k0, int64_t K, bool acc) {
+  const T *w1 = w0 + K, *w2 = w1 + K, *w3 = w2 + K;
+  for (int64_t k = k0; k < K; k++) {
+    s[0] += to_f32(w0[k], dt) * x[k];
+    s[1] += to_f32(w1[k], dt) * x[k];
+    s[2] += to_f32(w2[k], dt) * x[k];
+    s[3] += to_f32(w3[k], dt) * x[k];
+  }
+  for (int i = 0; i < 4; i++) y[i] = acc ? y[i] + s[i] : s[i];
+}
+
 // y[r] (+)= dot(W[r, :], x) for rows [r0, r1). T = float (fp32) or uint16_t (bf16 / fp16).
 template <typename T>
 void rows_dot(float* y, const float* x, const T* W, DType dt, int64_t r0, int64_t r1, int64_t K, bool acc) {
@@ -58,13 +72,7 @@ void rows_dot(float* y, const float* x, const T* W, DType dt, int64_t r0, int64_
     }
     float s[4] = {_mm512_reduce_add_ps(a0), _mm512_reduce_add_ps(a1), _mm512_reduce_add_ps(a2),
                   _mm512_reduce_add_ps(a3)};
-    for (int64_t k = K16; k < K; k++) {
-      s[0] += to_f32(w0[k], dt) * x[k];
-      s[1] += to_f32(w1[k], dt) * x[k];
-      s[2] += to_f32(w2[k], dt) * x[k];
-      s[3] += to_f32(w3[k], dt) * x[k];
-    }
-    for (int i = 0; i < 4; i++) y[r + i] = acc ? y[r + i] + s[i] : s[i];
+    finish4(y + r, s, w0, x, dt, K16, K, acc);
   }
 #elif defined(__AVX2__) && defined(__F16C__) && defined(__FMA__)
   auto ld = [&](const T* p) {
@@ -89,13 +97,7 @@ void rows_dot(float* y, const float* x, const T* W, DType dt, int64_t r0, int64_
       a3 = _mm256_fmadd_ps(ld(w3 + k), xv, a3);
     }
     float s[4] = {hsum(a0), hsum(a1), hsum(a2), hsum(a3)};
-    for (int64_t k = K8; k < K; k++) {
-      s[0] += to_f32(w0[k], dt) * x[k];
-      s[1] += to_f32(w1[k], dt) * x[k];
-      s[2] += to_f32(w2[k], dt) * x[k];
-      s[3] += to_f32(w3[k], dt) * x[k];
-    }
-    for (int i = 0; i < 4; i++) y[r + i] = acc ? y[r + i] + s[i] : s[i];
+    finish4(y + r, s, w0, x, dt, K8, K, acc);
   }
 #endif
   for (; r < r1; r++) {
