@@ -183,12 +183,7 @@ TEST(Pth, SharedStorageOffsetsStridesAndPrefix) {
       for (auto x : *v) w.integer(x);
       w.tuple(v->size());
     }
-    w.boolean(false);
-    w.global("collections", "OrderedDict");
-    w.empty_tuple();
-    w.reduce();
-    w.tuple_mark();
-    w.reduce();
+    w.rebuild_tensor_tail();
   };
   tensor("_forward_module.a", "FloatStorage", "0", 20, 2, {3, 4}, {4, 1});  // rows of store[2..14)
   tensor("_forward_module.b", "FloatStorage", "0", 20, 0, {4, 3}, {1, 4});  // transposed view

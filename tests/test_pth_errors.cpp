@@ -36,12 +36,7 @@ static std::string one_tensor_pickle(const std::string& key, const std::string& 
   w.tuple(1);
   w.integer(1);
   w.tuple(1);
-  w.boolean(false);
-  w.global("collections", "OrderedDict");
-  w.empty_tuple();
-  w.reduce();
-  w.tuple_mark();
-  w.reduce();
+  w.rebuild_tensor_tail();
   w.setitem();
   return w.finish();
 }

@@ -185,6 +185,15 @@ void Writer::get(uint32_t k) {
   else { op('j'); out_.append(reinterpret_cast<const char*>(&k), 4); }
 }
 
+void Writer::rebuild_tensor_tail() {
+  boolean(false);
+  global("collections", "OrderedDict");
+  empty_tuple();
+  reduce();
+  tuple_mark();
+  reduce();
+}
+
 void Writer::tuple(size_t n) {
   RWKV_CHECK(n >= 1 && n <= 3, "tuple({})", n);
   op(uint8_t(0x84 + n));

@@ -57,6 +57,9 @@ class Writer {
   void integer(int64_t v);
   void str(const std::string& s, bool memo_reuse = false);  // BINUNICODE (+ BINGET when reused)
   void global(const std::string& module, const std::string& name);
+  // Ends a torch._utils._rebuild_tensor_v2 call opened by global(...) mark() after its (storage,
+  // offset, size, stride) args: requires_grad False, backward_hooks OrderedDict(), TUPLE, REDUCE.
+  void rebuild_tensor_tail();
   std::string finish();   // STOP
 
  private:

@@ -239,12 +239,7 @@ void save_pth(const std::string& path, const StateDict& sd) {
       for (auto v : *s) w.integer(v);
       if (s->size() > 3) w.tuple_mark(); else w.tuple(s->size());
     }
-    w.boolean(false);
-    w.global("collections", "OrderedDict");
-    w.empty_tuple();
-    w.reduce();
-    w.tuple_mark();
-    w.reduce();
+    w.rebuild_tensor_tail();
     if (i % 1000 == 999 || i + 1 == n) w.setitems();
   }
   const std::string pkl = w.finish();

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/tensor.h"
+#include "model/config.h"
 
 namespace rwkv::legacy {
 
@@ -46,6 +47,31 @@ struct Common {
   const float *ln0_w, *ln0_b, *ln_out_w, *ln_out_b;
   Mat emb, head;  // (V, C)
   void load(Weights& w, int n_layer, int n_embd, int vocab);
+};
+
+// What every RWKV-4/5/6 model object holds: its config, weights, model-wide tensors, dim_att A
+// and dim_ffn F. The model classes derive from it (or from WkvModelBase).
+class ModelBase {
+ public:
+  const ModelConfig& config() const { return cfg_; }
+
+ protected:
+  ModelBase(StateDict sd, const std::string& source) : w_(std::move(sd), source) {}
+  ModelConfig cfg_;
+  Weights w_;
+  Common c_;
+  int A_ = 0, F_ = 0;
+};
+
+// RWKV-5/6: heads H of size N (A = H * N).
+class WkvModelBase : public ModelBase {
+ public:
+  int n_head() const { return H_; }
+  int head_size() const { return N_; }
+
+ protected:
+  using ModelBase::ModelBase;
+  int H_ = 0, N_ = 0;
 };
 
 // y[t] = LayerNorm(x[t]) over C, eps 1e-5.  x, y: (T, C); may alias.

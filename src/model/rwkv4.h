@@ -17,12 +17,11 @@
 
 namespace rwkv {
 
-class Rwkv4Model {
+class Rwkv4Model : public legacy::ModelBase {
  public:
   // Resolves every tensor; throws "[model] <source>: ..." for a missing one or a wrong shape.
   static std::unique_ptr<Rwkv4Model> from_state_dict(StateDict sd, const std::string& source,
                                                      const ModelConfig& cfg);
-  const ModelConfig& config() const { return cfg_; }
   StateDict zero_state() const;
   // Feeds tokens[0..T) from `state` (updated in place). logits: (T, V) when all_logits, else
   // (V,) for the last token; may be null.
@@ -37,11 +36,7 @@ class Rwkv4Model {
     legacy::AttProj att;                         // k, v, r (A, C), o (C, A); no gate
     legacy::ChannelMix ffn;
   };
-  Rwkv4Model(StateDict sd, const std::string& source) : w_(std::move(sd), source) {}
-  ModelConfig cfg_;
-  legacy::Weights w_;
-  legacy::Common c_;
-  int A_ = 0, F_ = 0;
+  Rwkv4Model(StateDict sd, const std::string& source) : ModelBase(std::move(sd), source) {}
   std::vector<Layer> layers_;
 };
 

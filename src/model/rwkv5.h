@@ -17,13 +17,10 @@
 
 namespace rwkv {
 
-class Rwkv5Model {
+class Rwkv5Model : public legacy::WkvModelBase {
  public:
   static std::unique_ptr<Rwkv5Model> from_state_dict(StateDict sd, const std::string& source,
                                                      const ModelConfig& cfg);
-  const ModelConfig& config() const { return cfg_; }
-  int n_head() const { return H_; }
-  int head_size() const { return N_; }
   StateDict zero_state() const;
   void forward(const int32_t* tokens, int64_t T, StateDict& state, float* logits, bool all_logits) const;
 
@@ -36,11 +33,7 @@ class Rwkv5Model {
     const float* time_state = nullptr;                    // (H, N, N) [head, value, key] or null
     legacy::ChannelMix ffn;
   };
-  Rwkv5Model(StateDict sd, const std::string& source) : w_(std::move(sd), source) {}
-  ModelConfig cfg_;
-  legacy::Weights w_;
-  legacy::Common c_;
-  int A_ = 0, F_ = 0, H_ = 0, N_ = 0;
+  Rwkv5Model(StateDict sd, const std::string& source) : WkvModelBase(std::move(sd), source) {}
   std::vector<Layer> layers_;
 };
 

@@ -18,13 +18,10 @@
 
 namespace rwkv {
 
-class Rwkv6Model {
+class Rwkv6Model : public legacy::WkvModelBase {
  public:
   static std::unique_ptr<Rwkv6Model> from_state_dict(StateDict sd, const std::string& source,
                                                      const ModelConfig& cfg);
-  const ModelConfig& config() const { return cfg_; }
-  int n_head() const { return H_; }
-  int head_size() const { return N_; }
   StateDict zero_state() const;
   void forward(const int32_t* tokens, int64_t T, StateDict& state, float* logits, bool all_logits) const;
 
@@ -40,11 +37,8 @@ class Rwkv6Model {
     const float* time_state = nullptr;       // (H, N, N) or null
     legacy::ChannelMix ffn;
   };
-  Rwkv6Model(StateDict sd, const std::string& source) : w_(std::move(sd), source) {}
-  ModelConfig cfg_;
-  legacy::Weights w_;
-  legacy::Common c_;
-  int A_ = 0, F_ = 0, H_ = 0, N_ = 0, D_ = 0, Dw_ = 0;
+  Rwkv6Model(StateDict sd, const std::string& source) : WkvModelBase(std::move(sd), source) {}
+  int D_ = 0, Dw_ = 0;  // time_maa LoRA rank, time_decay LoRA rank
   std::vector<Layer> layers_;
 };
 
