@@ -4,7 +4,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <unistd.h>
 #include <string>
 
 #include <fmt/format.h>
@@ -34,14 +33,6 @@ static void usage(FILE* f) {
 }
 
 int main(int argc, char** argv) {
-  // OpenMP threads must sleep, not spin, while they wait: our OpenMP loops alternate with
-  // OpenBLAS's own thread pool (and other processes) on few cores, and spinning waiters starve
-  // them (measured: bf16 decode 3 -> 77 tok/s, prefill 5x). libgomp reads OMP_WAIT_POLICY when
-  // it loads, so set it and re-exec once; an explicit setting is respected.
-  if (!std::getenv("OMP_WAIT_POLICY")) {
-    setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
-    execv("/proc/self/exe", argv);  // returns only on failure: then run as we are
-  }
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "help")) {
     usage(stdout);
     return argc < 2 ? 2 : 0;

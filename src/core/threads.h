@@ -3,7 +3,8 @@
 
 namespace rwkv {
 
-// n <= 0: all cores (or $OMP_NUM_THREADS). Applies to OpenMP and to BLAS.
+// n <= 0: all cores (or $OMP_NUM_THREADS). Sets the OpenMP pool; OpenBLAS stays at one thread
+// and its GEMMs are split over the OpenMP threads (ops/cpu/sgemm.h).
 void set_num_threads(int n);
 int num_threads();
 

@@ -1,10 +1,9 @@
 // runner_rwkv7.cpp — the Runner for RWKV-7 (x070): wraps Rwkv7Model / rwkv7_forward and maps
 // Rwkv7State to the named per-layer state tensors "state.{i}.att_x|wkv|ffn_x".
-#include <cstring>
-
 #include "core/error.h"
 #include "infer/runner.h"
 #include "model/rwkv7.h"
+#include "model/rwkv7_block.h"
 
 namespace rwkv {
 namespace {
@@ -34,25 +33,11 @@ class Rwkv7Runner final : public Runner {
       if (tokens[t] < 0 || tokens[t] >= c.vocab_size)
         fail("infer", "token id {} is outside the model's vocabulary [0, {})", tokens[t], c.vocab_size);
     if (int(state.size()) != 3 * c.n_layer) fail("infer", "state has {} tensors, the model needs {}", state.size(), 3 * c.n_layer);
-    st_.n_layer = c.n_layer;
-    st_.C = c.n_embd;
-    st_.H = c.n_head;
-    st_.N = c.head_size;
     const size_t C = c.n_embd, HNN = size_t(c.n_head) * c.head_size * c.head_size;
-    st_.att_x.resize(c.n_layer * C);
-    st_.wkv.resize(c.n_layer * HNN);
-    st_.ffn_x.resize(c.n_layer * C);
-    for (int i = 0; i < c.n_layer; i++) {
-      std::memcpy(&st_.att_x[i * C], part(state, 3 * i, C), C * 4);
-      std::memcpy(&st_.wkv[i * HNN], part(state, 3 * i + 1, HNN), HNN * 4);
-      std::memcpy(&st_.ffn_x[i * C], part(state, 3 * i + 2, C), C * 4);
-    }
-    rwkv7_forward(m_, tokens, T, st_, logits, all_logits);
-    for (int i = 0; i < c.n_layer; i++) {
-      std::memcpy(part(state, 3 * i, C), &st_.att_x[i * C], C * 4);
-      std::memcpy(part(state, 3 * i + 1, HNN), &st_.wkv[i * HNN], HNN * 4);
-      std::memcpy(part(state, 3 * i + 2, C), &st_.ffn_x[i * C], C * 4);
-    }
+    views_.resize(c.n_layer);
+    for (int i = 0; i < c.n_layer; i++)  // the model reads and writes the state tensors in place
+      views_[i] = {part(state, 3 * i, C), part(state, 3 * i + 1, HNN), part(state, 3 * i + 2, C)};
+    rwkv7_forward(m_, tokens, T, views_.data(), logits, all_logits);
   }
 
   const Rwkv7Model& model() const { return m_; }
@@ -66,7 +51,7 @@ class Rwkv7Runner final : public Runner {
     return t.ptr<float>();
   }
   Rwkv7Model m_;
-  Rwkv7State st_;
+  std::vector<Rwkv7LayerStateView> views_;
 };
 
 }  // namespace

@@ -61,7 +61,9 @@ void sampling_probs(const float* logits, int V, float temperature, float top_p, 
   for (int i = 0; i < V; i++) probs[i] *= inv;
 
   // top-p: cutoff = sorted_probs[first index where cumsum >= top_p] (fp32 cumsum, descending).
-  std::vector<int32_t> ids(V);
+  // per-token buffers are reused: a fresh 256 KiB vector per token is an mmap + page faults
+  thread_local std::vector<int32_t> ids;
+  ids.resize(V);
   std::iota(ids.begin(), ids.end(), 0);
   Desc desc{probs.data()};
   float cutoff = 0;
@@ -86,9 +88,10 @@ void sampling_probs(const float* logits, int V, float temperature, float top_p, 
   }
   for (int i = 0; i < V; i++)
     if (probs[i] < cutoff) probs[i] = 0;
-  std::vector<float> kept;
+  thread_local std::vector<float> kept;
+  kept.clear();
   if (temperature != 1.0f) {
-    kept = probs;
+    kept.assign(probs.begin(), probs.end());
     float e = 1.0f / temperature;
     for (int i = 0; i < V; i++) probs[i] = std::pow(probs[i], e);
   }
@@ -107,10 +110,11 @@ void sampling_probs(const float* logits, int V, float temperature, float top_p, 
 }
 
 int32_t sample_logits(const float* logits, int V, float temperature, float top_p, int top_k, Rng& rng) {
-  std::vector<float> probs;
+  thread_local std::vector<float> probs;
   sampling_probs(logits, V, temperature, top_p, top_k, probs);
   // np.random.choice(a=V, p=probs): cdf in fp64, normalised by its last value, searchsorted right.
-  std::vector<double> cdf(V);
+  thread_local std::vector<double> cdf;
+  cdf.resize(V);
   double c = 0;
   for (int i = 0; i < V; i++) cdf[i] = (c += probs[i]);
   double last = cdf[V - 1];

@@ -1,7 +1,6 @@
 // legacy_common.cpp — see legacy_common.h.
 #include "model/legacy_common.h"
 
-#include <cblas.h>
 
 #include <algorithm>
 #include <cmath>
@@ -9,6 +8,7 @@
 
 #include "core/error.h"
 #include "ops/gemv.h"
+#include "ops/matmul.h"
 
 namespace rwkv::legacy {
 
@@ -97,25 +97,11 @@ void group_norm(float* x, int64_t T, int H, int N, const float* w, const float* 
 }
 
 void linear(const float* x, int64_t T, const Mat& W, float* y) {
-  const int out = int(W.rows), in = int(W.cols);
-  if (W.dt != DType::F32) return linear_forward_any(y, x, W.p, W.dt, T, in, out);  // bf16/fp16 rows widened
-  const float* w = static_cast<const float*>(W.p);
-  if (T == 1)
-    cblas_sgemv(CblasRowMajor, CblasNoTrans, out, in, 1.f, w, in, x, 1, 0.f, y, 1);
-  else
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(T), out, in, 1.f, x, in, w, in, 0.f, y, out);
+  linear_forward_any(y, x, W.p, W.dt, T, W.cols, W.rows);  // fp32 as stored; bf16/fp16 rows widened
 }
 
 void matmul_io(const float* x, int64_t T, int in, const float* W, int out, float* y) {
-  if (T == 1) {  // small LoRA products: serial row axpys (no thread hand-off per token)
-    std::fill(y, y + out, 0.f);
-    for (int i = 0; i < in; i++) {
-      const float xi = x[i];
-      const float* wi = W + int64_t(i) * out;
-      for (int o = 0; o < out; o++) y[o] += xi * wi[o];
-    }
-  } else
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(T), out, in, 1.f, x, in, W, out, 0.f, y, out);
+  matmul_plain_forward(y, x, W, T, in, out);
 }
 
 void token_shift(const float* xx, int64_t T, int C, float* last, float* prev) {

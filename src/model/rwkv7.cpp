@@ -119,14 +119,25 @@ Rwkv7State Rwkv7State::zeros(const ModelConfig& cfg) {
 
 void rwkv7_forward(const Rwkv7Model& m, const int32_t* tokens, int64_t T, Rwkv7State& state,
                    float* logits, bool all_logits) {
-  const Rwkv7Impl& im = impl_of(m);
-  const Rwkv7Views& w = im.v;
   const ModelConfig& c = m.cfg;
-  const int C = c.n_embd, V = c.vocab_size, H = c.n_head, N = c.head_size, L = c.n_layer;
+  const int C = c.n_embd, H = c.n_head, N = c.head_size, L = c.n_layer;
   if (state.n_layer != L || state.C != C || state.H != H || state.N != N ||
       state.att_x.size() != size_t(L) * C || state.wkv.size() != size_t(L) * H * N * N ||
       state.ffn_x.size() != size_t(L) * C)
     fail("model", "state does not match the model (n_layer {}, n_embd {}, heads {}x{})", L, C, H, N);
+  std::vector<Rwkv7LayerStateView> views(L);
+  for (int l = 0; l < L; l++)
+    views[l] = {state.att_x.data() + size_t(l) * C, state.wkv.data() + size_t(l) * H * N * N,
+                state.ffn_x.data() + size_t(l) * C};
+  rwkv7_forward(m, tokens, T, views.data(), logits, all_logits);
+}
+
+void rwkv7_forward(const Rwkv7Model& m, const int32_t* tokens, int64_t T, const Rwkv7LayerStateView* layers,
+                   float* logits, bool all_logits) {
+  const Rwkv7Impl& im = impl_of(m);
+  const Rwkv7Views& w = im.v;
+  const ModelConfig& c = m.cfg;
+  const int C = c.n_embd, V = c.vocab_size, L = c.n_layer;
   for (int64_t t = 0; t < T; t++)
     if (tokens[t] < 0 || tokens[t] >= V)
       fail("model", "token id {} at position {} is outside the vocabulary (size {})", tokens[t], t, V);
@@ -150,10 +161,7 @@ void rwkv7_forward(const Rwkv7Model& m, const int32_t* tokens, int64_t T, Rwkv7S
     embedding_forward(x, tokens + t0, w.emb, Tc, C);
     layernorm_forward(x, nullptr, nullptr, x, w.layers[0].ln0_w, w.layers[0].ln0_b, Tc, C, 1e-5f);
     for (int l = 0; l < L; l++) {
-      Rwkv7LayerStateView st;
-      st.att_x = state.att_x.data() + size_t(l) * C;
-      st.wkv = state.wkv.data() + size_t(l) * H * N * N;
-      st.ffn_x = state.ffn_x.data() + size_t(l) * C;
+      Rwkv7LayerStateView st = layers[l];
       rwkv7_layer_forward(w.layers[l], acts, d, l, x, x, v_first, &st, &im.mats[l]);
     }
     if (!logits) continue;

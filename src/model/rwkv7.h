@@ -34,5 +34,10 @@ struct Rwkv7State {
 // (V,) for the last token; may be null (prefill only).
 void rwkv7_forward(const Rwkv7Model& m, const int32_t* tokens, int64_t T, Rwkv7State& state,
                    float* logits, bool all_logits);
+// The same on a state held elsewhere (e.g. the Runner's named tensors, no copies):
+// layers[l] = {att_x (C), wkv (H, N, N), ffn_x (C)} of layer l, all non-null, n_layer entries.
+struct Rwkv7LayerStateView;
+void rwkv7_forward(const Rwkv7Model& m, const int32_t* tokens, int64_t T, const Rwkv7LayerStateView* layers,
+                   float* logits, bool all_logits);
 
 }  // namespace rwkv

@@ -13,6 +13,10 @@ namespace rwkv {
 void gemv_forward(float* y, const float* x, const void* W, DType wdt, int64_t N, int64_t K,
                   bool accumulate = false);
 
+// y (N) = x (K) @ W (K, N), fp32 W row-major (the LoRA factor layout); accumulate: y +=.
+// Column tiles of 64 (OpenMP over tiles when W is large); each tile streams W's rows once.
+void gemv_plain_forward(float* y, const float* x, const float* W, int64_t K, int64_t N,
+                        bool accumulate = false);
 // out (M, N) = inp (M, K) @ W^T with W (N, K) in any float dtype; accumulate: out +=.
 // M == 1 uses gemv_forward; fp32 W uses sgemm directly; bf16/fp16 W is widened to fp32 one
 // panel of rows at a time (bounded scratch) and multiplied with sgemm.
