@@ -1,6 +1,6 @@
 // sampler.cpp — PIPELINE.sample_logits / generate penalties (see sampler.h). The top-p cutoff
-// sorts only as many of the largest probabilities as it needs (grown geometrically), which gives
-// the same cutoff as a full sort.
+// sorts only the probabilities above a threshold that provably contains it, which gives the
+// same cutoff as a full sort.
 #include "infer/sampler.h"
 
 #include <algorithm>
@@ -32,8 +32,21 @@ double Rng::uniform() {
   return (a * 67108864.0 + b) / 9007199254740992.0;
 }
 
-// Descending probability; ties put the higher id first (numpy's ascending argsort, flipped).
 namespace {
+// Sum in fp64 over 8 interleaved partial sums: one long chain of dependent adds cost more than
+// the rest of sampling (three of them over the vocabulary per token).
+double sum_f64(const float* p, int n) {
+  double part[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int j = 0; j < 8; j++) part[j] += p[i + j];
+  double s = 0;
+  for (; i < n; i++) s += p[i];
+  for (double v : part) s += v;
+  return s;
+}
+
+// Descending probability; ties put the higher id first (numpy's ascending argsort, flipped).
 struct Desc {
   const float* p;
   bool operator()(int32_t a, int32_t b) const { return p[a] > p[b] || (p[a] == p[b] && a > b); }
@@ -52,37 +65,42 @@ void sampling_probs(const float* logits, int V, float temperature, float top_p, 
   float mx = -INFINITY;
   for (int i = 0; i < V; i++) mx = std::max(mx, logits[i]);
   if (!(mx > -INFINITY)) fail("sampler", "every token is banned or has logit -inf");
-  double sum = 0;
-  for (int i = 0; i < V; i++) {
-    probs[i] = std::exp(logits[i] - mx);
-    sum += probs[i];
-  }
-  float inv = float(1.0 / sum);
+  for (int i = 0; i < V; i++) probs[i] = std::exp(logits[i] - mx);
+  float inv = float(1.0 / sum_f64(probs.data(), V));
   for (int i = 0; i < V; i++) probs[i] *= inv;
 
   // top-p: cutoff = sorted_probs[first index where cumsum >= top_p] (fp32 cumsum, descending).
-  // per-token buffers are reused: a fresh 256 KiB vector per token is an mmap + page faults
+  // The probabilities >= tau come first in that order, so when their cumsum reaches top_p the
+  // cutoff lies among them: sort only those (a few for a trained model), lowering tau until it
+  // does; a full sort is the last resort.
+  float pmax = 0;
+  for (int i = 0; i < V; i++) pmax = std::max(pmax, probs[i]);
   thread_local std::vector<int32_t> ids;
-  ids.resize(V);
-  std::iota(ids.begin(), ids.end(), 0);
   Desc desc{probs.data()};
-  float cutoff = 0;
-  int m = std::min(V, 64);
-  for (;;) {
-    std::nth_element(ids.begin(), ids.begin() + (m - 1), ids.end(), desc);
-    std::sort(ids.begin(), ids.begin() + m, desc);
+  float cutoff = top_p <= pmax ? pmax : -1;  // the largest alone reaches top_p (top_p = 0: greedy)
+  for (float tau = pmax / 64; cutoff < 0 && tau > 0 && tau >= pmax * 1e-9f; tau /= 1024) {
+    ids.clear();
+    for (int i = 0; i < V; i++)
+      if (probs[i] >= tau) ids.push_back(i);
+    if (ids.size() > size_t(V) / 4) break;  // as good as sorting everything
+    std::sort(ids.begin(), ids.end(), desc);
     float cum = 0;
-    int found = -1;
-    for (int i = 0; i < m; i++) {
-      cum += probs[ids[i]];
-      if (cum >= top_p) { found = i; break; }
-    }
-    if (found >= 0) { cutoff = probs[ids[found]]; break; }
-    if (m == V) { cutoff = probs[ids[V - 1]]; break; }  // never reached: keep all (see header)
-    m = int(std::min<int64_t>(V, int64_t(m) * 8));
+    for (int32_t id : ids)
+      if ((cum += probs[id]) >= top_p) { cutoff = probs[id]; break; }
+  }
+  if (cutoff < 0) {
+    ids.resize(V);
+    std::iota(ids.begin(), ids.end(), 0);
+    std::sort(ids.begin(), ids.end(), desc);
+    float cum = 0;
+    cutoff = probs[ids[V - 1]];  // the cumsum never reached top_p (rounding): keep all
+    for (int32_t id : ids)
+      if ((cum += probs[id]) >= top_p) { cutoff = probs[id]; break; }
   }
   // top-k: keep the top_k largest (descending order), zero the rest
   if (top_k > 0 && top_k < V) {
+    ids.resize(V);
+    std::iota(ids.begin(), ids.end(), 0);
     std::nth_element(ids.begin(), ids.begin() + (top_k - 1), ids.end(), desc);
     for (int i = top_k; i < V; i++) probs[ids[i]] = 0;
   }
@@ -95,8 +113,7 @@ void sampling_probs(const float* logits, int V, float temperature, float top_p, 
     float e = 1.0f / temperature;
     for (int i = 0; i < V; i++) probs[i] = std::pow(probs[i], e);
   }
-  double s = 0;
-  for (int i = 0; i < V; i++) s += probs[i];
+  const double s = sum_f64(probs.data(), V);
   if (!(s > 0) || !std::isfinite(s)) {
     // a tiny temperature underflowed (or overflowed) every probability: the limit is greedy.
     const std::vector<float>& src = kept.empty() ? probs : kept;
@@ -112,16 +129,14 @@ void sampling_probs(const float* logits, int V, float temperature, float top_p, 
 int32_t sample_logits(const float* logits, int V, float temperature, float top_p, int top_k, Rng& rng) {
   thread_local std::vector<float> probs;
   sampling_probs(logits, V, temperature, top_p, top_k, probs);
-  // np.random.choice(a=V, p=probs): cdf in fp64, normalised by its last value, searchsorted right.
-  thread_local std::vector<double> cdf;
-  cdf.resize(V);
+  // np.random.choice(a=V, p=probs): cdf in fp64, normalised by its total, searchsorted right —
+  // the first i with cdf[i] / total > u, found in a second pass without storing cdf.
+  const double last = sum_f64(probs.data(), V);
+  const double u = rng.uniform();
   double c = 0;
-  for (int i = 0; i < V; i++) cdf[i] = (c += probs[i]);
-  double last = cdf[V - 1];
-  for (int i = 0; i < V; i++) cdf[i] /= last;
-  double u = rng.uniform();
-  int32_t idx = int32_t(std::upper_bound(cdf.begin(), cdf.end(), u) - cdf.begin());
-  return std::min(idx, V - 1);
+  for (int i = 0; i < V; i++)
+    if ((c += probs[i]) / last > u) return i;
+  return V - 1;
 }
 
 void Occurrence::penalise(float* logits, double alpha_presence, double alpha_frequency) const {
