@@ -1,7 +1,9 @@
 // test_sampler.cpp — the sampler against the official PIPELINE formulas on hand-made logits,
 // the numpy-compatible RNG, occurrence penalties, and the UTF-8 / stop-string streaming.
 #include <cmath>
+#include <algorithm>
 #include <map>
+#include <random>
 
 #include "core/error.h"
 #include "infer/sampler.h"
@@ -44,6 +46,44 @@ TEST(Sampler, TopPCutoffKeepsSmallestSetReachingP) {
   // top_p 1 keeps everything (documented difference from the official rounding quirk)
   sampling_probs(lg.data(), 4, 1.0f, 1.0f, 0, p);
   EXPECT_NEAR(p[0], 0.05, 1e-6);
+}
+
+// On a full vocabulary the kept set must be the smallest top set reaching top_p, whatever the
+// shape: peaked (a trained model: the threshold search sorts a few), flat (a random model: a full
+// sort), or a long tail.
+TEST(Sampler, TopPOnFullVocabularyKeepsSmallestTopSet) {
+  const int V = 65536;
+  std::mt19937 g(7);
+  std::normal_distribution<float> nd(0.f, 1.f);
+  std::vector<std::vector<float>> shapes(3, std::vector<float>(V));
+  for (int i = 0; i < V; i++) {
+    shapes[0][i] = 3 * nd(g);                  // peaked after the boosts below
+    shapes[1][i] = 0.01f * nd(g);              // nearly flat
+    shapes[2][i] = -1.1f * std::log(i + 1.f);  // zipf-like tail
+  }
+  shapes[0][5] = 25, shapes[0][77] = 24, shapes[0][1000] = 23.5f;
+  std::vector<float> p;
+  for (size_t sh = 0; sh < shapes.size(); sh++) {
+    const std::vector<float>& lg = shapes[sh];
+    double mx = *std::max_element(lg.begin(), lg.end()), z = 0;
+    std::vector<double> q(V);
+    for (int i = 0; i < V; i++) z += q[i] = std::exp(double(lg[i]) - mx);
+    for (double& v : q) v /= z;
+    for (float top_p : {0.f, 0.3f, 0.85f, 0.99f}) {
+      sampling_probs(lg.data(), V, 1.0f, top_p, 0, p);
+      double kept_min = 2, dropped_max = 0, kept_sum = 0, kept_sum_above_min = 0;
+      for (int i = 0; i < V; i++)
+        if (p[i] > 0) kept_min = std::min(kept_min, q[i]), kept_sum += q[i];
+        else dropped_max = std::max(dropped_max, q[i]);
+      for (int i = 0; i < V; i++)
+        if (p[i] > 0 && q[i] > kept_min * (1 + 1e-5)) kept_sum_above_min += q[i];
+      SCOPED_TRACE(testing::Message() << "shape " << sh << " top_p " << top_p);
+      const double eps = test::tol::fp32_cumsum.abs;
+      EXPECT_LE(dropped_max, kept_min * (1 + 1e-5));  // every kept one outranks every dropped one
+      EXPECT_GE(kept_sum, top_p - eps);               // the kept set reaches top_p ...
+      EXPECT_LT(kept_sum_above_min, top_p + eps);     // ... and is the smallest that does
+    }
+  }
 }
 
 TEST(Sampler, TopKAndTemperature) {
