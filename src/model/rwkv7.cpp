@@ -48,8 +48,8 @@ Rwkv7Model Rwkv7Model::from_state_dict(StateDict sd, const std::string& source) 
   Rwkv7Model m;
   m.cfg = rwkv7_config_from_state_dict(sd, source);
   auto impl = std::make_shared<Rwkv7Impl>();
-  // Resolve every parameter to an fp32 pointer, in the official order; bf16/fp16 matrices
-  // stay as stored (pointer + dtype in `stored`).
+  // Resolve every parameter to an fp32 pointer, in the official order; the big matrices are
+  // also read as stored (pointer + dtype in `stored`; bf16/fp16 ones only so, no fp32 copy).
   std::vector<float*> ptrs;
   std::vector<Rwkv7Mat> stored;
   for (auto& s : rwkv7_param_specs(m.cfg)) {
@@ -67,6 +67,7 @@ Rwkv7Model Rwkv7Model::from_state_dict(StateDict sd, const std::string& source) 
            shape_str(s.shape));
     if (t->dtype == DType::F32) {
       ptrs.push_back(t->ptr<float>());
+      if (is_big_matrix(s.name)) stored.back() = {t->data, t->dtype};  // also read in place
     } else if ((t->dtype == DType::BF16 || t->dtype == DType::F16) && is_big_matrix(s.name)) {
       stored.back() = {t->data, t->dtype};
       ptrs.push_back(nullptr);
@@ -98,6 +99,35 @@ Rwkv7Model Rwkv7Model::from_state_dict(StateDict sd, const std::string& source) 
                        : n.find(".ffn.key.") != std::string::npos      ? &mm.ffn_key
                                                                        : &mm.ffn_value;
       *slot = stored[i];
+    }
+  }
+  // LoRA factors: transposed copies in the file's float dtype (exact: the fp32 views hold the
+  // file's values), read by the decode GEMV; (2 * C * (Dw + Da + Dv + Dg)) values per layer.
+  for (int l = 0; l < m.cfg.n_layer; l++) {
+    const Rwkv7LayerParams& lw = impl->v.layers[l];
+    Rwkv7LayerMats& mm = impl->mats[l];
+    const std::string pre = fmt::format("blocks.{}.att.", l);
+    auto transposed = [&](const char* name, const float* w, int64_t rows, int64_t cols, Rwkv7Mat& slot) {
+      const Tensor* t = sd.find(pre + name);
+      if (!t || !w) return;  // layer 0 has no v1/v2
+      Tensor tt = Tensor::empty(DType::F32, {cols, rows});
+      float* o = tt.ptr<float>();
+      for (int64_t r = 0; r < rows; r++)
+        for (int64_t c = 0; c < cols; c++) o[c * rows + r] = w[r * cols + c];
+      if (t->dtype == DType::BF16 || t->dtype == DType::F16) tt = tt.to(t->dtype);
+      slot = {tt.data, tt.dtype};
+      m.owned.push_back(std::move(tt));
+    };
+    const int64_t C = m.cfg.n_embd;
+    transposed("w1", lw.w1, C, m.cfg.d_decay, mm.w1t);
+    transposed("w2", lw.w2, m.cfg.d_decay, C, mm.w2t);
+    transposed("a1", lw.a1, C, m.cfg.d_aaa, mm.a1t);
+    transposed("a2", lw.a2, m.cfg.d_aaa, C, mm.a2t);
+    transposed("g1", lw.g1, C, m.cfg.d_gate, mm.g1t);
+    transposed("g2", lw.g2, m.cfg.d_gate, C, mm.g2t);
+    if (l > 0) {
+      transposed("v1", lw.v1, C, m.cfg.d_mv, mm.v1t);
+      transposed("v2", lw.v2, m.cfg.d_mv, C, mm.v2t);
     }
   }
   m.weights = std::move(sd);

@@ -61,6 +61,9 @@ struct Rwkv7Mat {
 struct Rwkv7LayerMats {
   Rwkv7Mat receptance, key, value, output;  // (C,C)
   Rwkv7Mat ffn_key, ffn_value;              // (F,C), (C,F)
+  // LoRA factors transposed to the Linear layout (w1t (D,C) = w1^T, w2t (C,D) = w2^T) in the
+  // file's dtype, so that decode reads them with the same GEMV as the big matrices.
+  Rwkv7Mat w1t, w2t, a1t, a2t, v1t, v2t, g1t, g2t;
 };
 
 // x_out = block(x_in) (x_out may equal x_in when no backward follows). v_first: (M,C), written

@@ -13,6 +13,19 @@ namespace rwkv {
 void gemv_forward(float* y, const float* x, const void* W, DType wdt, int64_t N, int64_t K,
                   bool accumulate = false);
 
+// One product of gemv_batch: y (N) (+)= W (N, K) · x (K), W in dtype dt (fp32 / bf16 / fp16).
+struct GemvJob {
+  float* y;
+  const float* x;
+  const void* W;
+  DType dt;
+  int64_t N, K;
+  bool accumulate = false;
+};
+// Independent products in one parallel region: their row blocks share one dynamic schedule, so
+// a decode step pays one fork/join for several matrices. No job's y may be another's x.
+void gemv_batch(const GemvJob* jobs, int n);
+
 // y (N) = x (K) @ W (K, N), fp32 W row-major (the LoRA factor layout); accumulate: y +=.
 // Column tiles of 64 (OpenMP over tiles when W is large); each tile streams W's rows once.
 void gemv_plain_forward(float* y, const float* x, const float* W, int64_t K, int64_t N,

@@ -132,10 +132,9 @@ struct XSplit {
   const uint16_t *hi, *mid, *lo;
 };
 
-XSplit split_x_bf16(const float* x, int64_t K) {
-  thread_local std::vector<uint16_t> buf;  // the calling thread's; workers get pointers
-  buf.resize(size_t(3 * K));
-  uint16_t *hi = buf.data(), *mid = hi + K, *lo = mid + K;
+// buf: 3 * K values.
+XSplit split_x_bf16(const float* x, int64_t K, uint16_t* buf) {
+  uint16_t *hi = buf, *mid = hi + K, *lo = mid + K;
   for (int64_t k = 0; k < K; k++) {
     float r = x[k];
     hi[k] = f32_to_bf16(r);
@@ -176,31 +175,21 @@ void rows_dot_bf16x3(float* y, const float* x, const XSplit& xs, const uint16_t*
 }
 #endif
 
-template <typename T>
-void gemv_t(float* y, const float* x, const T* W, DType dt, int64_t N, int64_t K, bool acc) {
-  auto rows = [&](int64_t r0, int64_t r1) { rows_dot(y, x, W, dt, r0, r1, K, acc); };
-#if defined(__AVX512BF16__)
-  XSplit xs{};
-  if constexpr (sizeof(T) == 2)
-    if (dt == DType::BF16) xs = split_x_bf16(x, K);
-  auto rows_bf16 = [&](int64_t r0, int64_t r1) {
-    if constexpr (sizeof(T) == 2) {
-      if (xs.hi) return rows_dot_bf16x3(y, x, xs, W, r0, r1, K, acc);
-    }
-    rows(r0, r1);
-  };
-#else
-  auto& rows_bf16 = rows;
+#if !defined(__AVX512BF16__)
+struct XSplit {
+  const uint16_t* hi = nullptr;
+};
 #endif
-  // Blocks of 64 rows (a multiple of 4): enough blocks to balance, big enough to stream.
-  // Dynamic: the two halves of a static split finished up to 30 % apart (decode on 2 cores).
-  const int64_t blk = 64, nblk = (N + blk - 1) / blk;
-  if (N * K < (1 << 15) || omp_in_parallel()) {
-    rows_bf16(0, N);
-    return;
-  }
-#pragma omp parallel for schedule(dynamic, 1)
-  for (int64_t b = 0; b < nblk; b++) rows_bf16(b * blk, std::min(N, (b + 1) * blk));
+
+// Rows [r0, r1) of one job; xs: its split x (bf16 with AVX512-BF16), else unused.
+void job_rows(const GemvJob& j, const XSplit& xs, int64_t r0, int64_t r1) {
+  if (j.dt == DType::F32) return rows_dot(j.y, j.x, static_cast<const float*>(j.W), j.dt, r0, r1, j.K, j.accumulate);
+  const uint16_t* W = static_cast<const uint16_t*>(j.W);
+#if defined(__AVX512BF16__)
+  if (xs.hi) return rows_dot_bf16x3(j.y, j.x, xs, W, r0, r1, j.K, j.accumulate);
+#endif
+  (void)xs;
+  rows_dot(j.y, j.x, W, j.dt, r0, r1, j.K, j.accumulate);
 }
 
 // y[n0, n1) (+)= x (K) @ W[:, n0:n1) for a tile of at most 64 columns.
@@ -230,13 +219,57 @@ void widen_rows(float* out, const uint16_t* in, DType dt, int64_t n) {
 
 }  // namespace
 
-void gemv_forward(float* y, const float* x, const void* W, DType wdt, int64_t N, int64_t K, bool accumulate) {
-  switch (wdt) {
-    case DType::F32: gemv_t(y, x, static_cast<const float*>(W), wdt, N, K, accumulate); break;
-    case DType::BF16:
-    case DType::F16: gemv_t(y, x, static_cast<const uint16_t*>(W), wdt, N, K, accumulate); break;
-    default: fail("ops", "gemv: weight dtype {} is not supported (fp32, bf16, fp16)", dtype_name(wdt));
+void gemv_batch(const GemvJob* jobs, int n) {
+  for (int i = 0; i < n; i++)
+    if (jobs[i].dt != DType::F32 && jobs[i].dt != DType::BF16 && jobs[i].dt != DType::F16)
+      fail("ops", "gemv: weight dtype {} is not supported (fp32, bf16, fp16)", dtype_name(jobs[i].dt));
+  const int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
+  // The caller's buffers (thread_local: workers reach them through the pointers below).
+  thread_local std::vector<XSplit> xs_buf;
+  thread_local std::vector<int64_t> first_buf, blk_buf;  // first block of job i; its block rows
+  xs_buf.assign(size_t(n), XSplit{});
+  first_buf.assign(size_t(n) + 1, 0);
+  blk_buf.assign(size_t(n), 64);
+#if defined(__AVX512BF16__)
+  thread_local std::vector<uint16_t> xsplit;
+  int64_t nsplit = 0;
+  for (int i = 0; i < n; i++) nsplit += jobs[i].dt == DType::BF16 ? 3 * jobs[i].K : 0;
+  xsplit.resize(size_t(nsplit));
+  for (int i = 0, off = 0; i < n; i++)
+    if (jobs[i].dt == DType::BF16) {
+      xs_buf[i] = split_x_bf16(jobs[i].x, jobs[i].K, xsplit.data() + off);
+      off += int(3 * jobs[i].K);
+    }
+#endif
+  // Blocks of 64 rows (a multiple of 4): enough blocks to balance, big enough to stream; fewer
+  // rows (a LoRA factor's 32..128) get smaller blocks, 4 per thread. Dynamic: the two halves of
+  // a static split finished up to 30 % apart (decode on 2 cores).
+  int64_t work = 0;
+  for (int i = 0; i < n; i++) {
+    const int64_t N = jobs[i].N;
+    int64_t& blk = blk_buf[i];
+    while (blk > 4 && (N + blk - 1) / blk < 4 * nt) blk /= 2;
+    first_buf[i + 1] = first_buf[i] + (N + blk - 1) / blk;
+    work += N * jobs[i].K;
   }
+  const XSplit* xs = xs_buf.data();
+  const int64_t *first = first_buf.data(), *blk = blk_buf.data();
+  if (work < (1 << 15) || nt == 1) {
+    for (int i = 0; i < n; i++) job_rows(jobs[i], xs[i], 0, jobs[i].N);
+    return;
+  }
+  const int64_t total = first[n];
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int64_t b = 0; b < total; b++) {
+    const int i = int(std::upper_bound(first, first + n + 1, b) - first) - 1;
+    const int64_t r0 = (b - first[i]) * blk[i];
+    job_rows(jobs[i], xs[i], r0, std::min(jobs[i].N, r0 + blk[i]));
+  }
+}
+
+void gemv_forward(float* y, const float* x, const void* W, DType wdt, int64_t N, int64_t K, bool accumulate) {
+  const GemvJob job{y, x, W, wdt, N, K, accumulate};
+  gemv_batch(&job, 1);
 }
 
 void gemv_plain_forward(float* y, const float* x, const float* W, int64_t K, int64_t N, bool accumulate) {
