@@ -101,33 +101,38 @@ Rwkv7Model Rwkv7Model::from_state_dict(StateDict sd, const std::string& source) 
       *slot = stored[i];
     }
   }
-  // LoRA factors: transposed copies in the file's float dtype (exact: the fp32 views hold the
-  // file's values), read by the decode GEMV; (2 * C * (Dw + Da + Dv + Dg)) values per layer.
+  // LoRA factors for decode (see Rwkv7LayerMats): the first ones transposed once into the file's
+  // float dtype (exact: the fp32 views hold the file's values), the second ones read in place.
   for (int l = 0; l < m.cfg.n_layer; l++) {
     const Rwkv7LayerParams& lw = impl->v.layers[l];
     Rwkv7LayerMats& mm = impl->mats[l];
     const std::string pre = fmt::format("blocks.{}.att.", l);
-    auto transposed = [&](const char* name, const float* w, int64_t rows, int64_t cols, Rwkv7Mat& slot) {
+    const int64_t C = m.cfg.n_embd;
+    auto first = [&](const char* name, const float* w, int64_t D, Rwkv7Mat& slot) {  // w (C, D)
       const Tensor* t = sd.find(pre + name);
       if (!t || !w) return;  // layer 0 has no v1/v2
-      Tensor tt = Tensor::empty(DType::F32, {cols, rows});
+      Tensor tt = Tensor::empty(DType::F32, {D, C});
       float* o = tt.ptr<float>();
-      for (int64_t r = 0; r < rows; r++)
-        for (int64_t c = 0; c < cols; c++) o[c * rows + r] = w[r * cols + c];
+      for (int64_t c = 0; c < C; c++)
+        for (int64_t j = 0; j < D; j++) o[j * C + c] = w[c * D + j];
       if (t->dtype == DType::BF16 || t->dtype == DType::F16) tt = tt.to(t->dtype);
       slot = {tt.data, tt.dtype};
       m.owned.push_back(std::move(tt));
     };
-    const int64_t C = m.cfg.n_embd;
-    transposed("w1", lw.w1, C, m.cfg.d_decay, mm.w1t);
-    transposed("w2", lw.w2, m.cfg.d_decay, C, mm.w2t);
-    transposed("a1", lw.a1, C, m.cfg.d_aaa, mm.a1t);
-    transposed("a2", lw.a2, m.cfg.d_aaa, C, mm.a2t);
-    transposed("g1", lw.g1, C, m.cfg.d_gate, mm.g1t);
-    transposed("g2", lw.g2, m.cfg.d_gate, C, mm.g2t);
+    auto second = [&](const char* name, const float* w, Rwkv7Mat& slot) {  // w (D, C)
+      const Tensor* t = sd.find(pre + name);
+      if (!t || !w) return;
+      slot = (t->dtype == DType::BF16 || t->dtype == DType::F16) ? Rwkv7Mat{t->data, t->dtype} : Rwkv7Mat{w, DType::F32};
+    };
+    first("w1", lw.w1, m.cfg.d_decay, mm.w1t);
+    first("a1", lw.a1, m.cfg.d_aaa, mm.a1t);
+    first("g1", lw.g1, m.cfg.d_gate, mm.g1t);
+    second("w2", lw.w2, mm.w2);
+    second("a2", lw.a2, mm.a2);
+    second("g2", lw.g2, mm.g2);
     if (l > 0) {
-      transposed("v1", lw.v1, C, m.cfg.d_mv, mm.v1t);
-      transposed("v2", lw.v2, m.cfg.d_mv, C, mm.v2t);
+      first("v1", lw.v1, m.cfg.d_mv, mm.v1t);
+      second("v2", lw.v2, mm.v2);
     }
   }
   m.weights = std::move(sd);

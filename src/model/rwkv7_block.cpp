@@ -28,21 +28,10 @@ inline void linear(float* out, const float* inp, const float* w32, const Rwkv7Ma
     matmul_linear_forward(out, inp, w32, M, K, N, accumulate);
 }
 
-// lora_forward (ops/lora.h) on the transposed stored factors t1 (D,C), t2 (C,D) when given.
-inline void lora(float* out, float* h, const float* x, const float* w1, const float* w2, const Rwkv7Mat& t1,
-                 const Rwkv7Mat& t2, const float* bias, int64_t M, int C, int D, LoraAct act) {
-  if (!t1.p || !t2.p) return lora_forward(out, h, x, w1, w2, bias, M, C, D, act);
-  linear_forward_any(h, x, t1.p, t1.dt, M, C, D);
-  if (act != LoraAct::None) act_forward(h, h, M * D, act == LoraAct::Tanh ? Act::Tanh : Act::Sigmoid);
-  if (bias)
-    for (int64_t m = 0; m < M; m++) std::memcpy(out + m * C, bias, sizeof(float) * C);
-  linear_forward_any(out, h, t2.p, t2.dt, M, D, C, /*accumulate=*/bias != nullptr);
-}
-
 bool all_stored(const Rwkv7LayerMats& mm, int layer) {
-  for (const Rwkv7Mat* m : {&mm.receptance, &mm.key, &mm.value, &mm.w1t, &mm.w2t, &mm.a1t, &mm.a2t, &mm.g1t, &mm.g2t})
+  for (const Rwkv7Mat* m : {&mm.receptance, &mm.key, &mm.value, &mm.w1t, &mm.w2, &mm.a1t, &mm.a2, &mm.g1t, &mm.g2})
     if (!m->p) return false;
-  return layer == 0 || (mm.v1t.p && mm.v2t.p);
+  return layer == 0 || (mm.v1t.p && mm.v2.p);
 }
 
 // The projections of one token (M = 1) as two batches of independent GEMVs, each one parallel
@@ -54,6 +43,9 @@ void decode_projections(const Rwkv7LayerParams& w, const Rwkv7LayerActs& a, cons
   auto job = [](float* y, const float* x, const Rwkv7Mat& m, int64_t N, int64_t K, bool acc = false) {
     return GemvJob{y, x, m.p, m.dt, N, K, acc};
   };
+  auto plain = [](float* y, const float* x, const Rwkv7Mat& m, int64_t N, int64_t K, bool acc = false) {
+    return GemvJob{y, x, m.p, m.dt, N, K, acc, /*plain=*/true};
+  };
   GemvJob first[7] = {job(a.r, a.xr, mm.receptance, C, C), job(a.k, a.xk, mm.key, C, C),
                       job(a.v_lin, a.xv, mm.value, C, C),  job(a.w_h, a.xw, mm.w1t, d.Dw, C),
                       job(a.a_h, a.xa, mm.a1t, d.Da, C),   job(a.g_h, a.xg, mm.g1t, d.Dg, C),
@@ -64,8 +56,8 @@ void decode_projections(const Rwkv7LayerParams& w, const Rwkv7LayerActs& a, cons
   std::memcpy(a.wraw, w.w0, sizeof(float) * C);  // the biases, then += the products
   std::memcpy(a.a, w.a0, sizeof(float) * C);
   if (layer > 0) std::memcpy(a.v_s, w.v0, sizeof(float) * C);
-  GemvJob second[4] = {job(a.wraw, a.w_h, mm.w2t, C, d.Dw, true), job(a.a, a.a_h, mm.a2t, C, d.Da, true),
-                       job(a.g, a.g_h, mm.g2t, C, d.Dg), job(a.v_s, a.v_h, mm.v2t, C, d.Dv, true)};
+  GemvJob second[4] = {plain(a.wraw, a.w_h, mm.w2, C, d.Dw, true), plain(a.a, a.a_h, mm.a2, C, d.Da, true),
+                       plain(a.g, a.g_h, mm.g2, C, d.Dg), plain(a.v_s, a.v_h, mm.v2, C, d.Dv, true)};
   gemv_batch(second, layer == 0 ? 3 : 4);
 }
 }
@@ -140,12 +132,12 @@ void rwkv7_layer_forward(const Rwkv7LayerParams& w, const Rwkv7LayerActs& a, con
     decode_projections(w, a, d, layer, mm);
   } else {
     linear(a.r, a.xr, w.receptance, mm.receptance, M, C, C);
-    lora(a.wraw, a.w_h, a.xw, w.w1, w.w2, mm.w1t, mm.w2t, w.w0, M, C, d.Dw, LoraAct::Tanh);
+    lora_forward(a.wraw, a.w_h, a.xw, w.w1, w.w2, w.w0, M, C, d.Dw, LoraAct::Tanh);
     linear(a.k, a.xk, w.key, mm.key, M, C, C);
     linear(a.v_lin, a.xv, w.value, mm.value, M, C, C);
-    if (layer > 0) lora(a.v_s, a.v_h, a.xv, w.v1, w.v2, mm.v1t, mm.v2t, w.v0, M, C, d.Dv, LoraAct::None);
-    lora(a.a, a.a_h, a.xa, w.a1, w.a2, mm.a1t, mm.a2t, w.a0, M, C, d.Da, LoraAct::None);
-    lora(a.g, a.g_h, a.xg, w.g1, w.g2, mm.g1t, mm.g2t, nullptr, M, C, d.Dg, LoraAct::Sigmoid);
+    if (layer > 0) lora_forward(a.v_s, a.v_h, a.xv, w.v1, w.v2, w.v0, M, C, d.Dv, LoraAct::None);
+    lora_forward(a.a, a.a_h, a.xa, w.a1, w.a2, w.a0, M, C, d.Da, LoraAct::None);
+    lora_forward(a.g, a.g_h, a.xg, w.g1, w.g2, nullptr, M, C, d.Dg, LoraAct::Sigmoid);
   }
   act_forward(a.decay, a.wraw, MC, Act::Decay);
   if (layer == 0) {

@@ -61,9 +61,11 @@ struct Rwkv7Mat {
 struct Rwkv7LayerMats {
   Rwkv7Mat receptance, key, value, output;  // (C,C)
   Rwkv7Mat ffn_key, ffn_value;              // (F,C), (C,F)
-  // LoRA factors transposed to the Linear layout (w1t (D,C) = w1^T, w2t (C,D) = w2^T) in the
-  // file's dtype, so that decode reads them with the same GEMV as the big matrices.
-  Rwkv7Mat w1t, w2t, a1t, a2t, v1t, v2t, g1t, g2t;
+  // LoRA factors for decode, in the file's dtype: the first ones transposed to the Linear layout
+  // (w1t (D,C) = w1^T, read by the row GEMV like the big matrices), the second ones as stored
+  // (w2 (D,C), read column-wise: short rows of D make poor dot products).
+  Rwkv7Mat w1t, a1t, v1t, g1t;
+  Rwkv7Mat w2, a2, v2, g2;
 };
 
 // x_out = block(x_in) (x_out may equal x_in when no backward follows). v_first: (M,C), written

@@ -13,7 +13,8 @@ namespace rwkv {
 void gemv_forward(float* y, const float* x, const void* W, DType wdt, int64_t N, int64_t K,
                   bool accumulate = false);
 
-// One product of gemv_batch: y (N) (+)= W (N, K) · x (K), W in dtype dt (fp32 / bf16 / fp16).
+// One product of gemv_batch: y (N) (+)= W (N, K) · x (K), W in dtype dt (fp32 / bf16 / fp16);
+// plain: W is stored (K, N) and y = x @ W (for short K, e.g. a LoRA's second factor (D, C)).
 struct GemvJob {
   float* y;
   const float* x;
@@ -21,6 +22,7 @@ struct GemvJob {
   DType dt;
   int64_t N, K;
   bool accumulate = false;
+  bool plain = false;
 };
 // Independent products in one parallel region: their row blocks share one dynamic schedule, so
 // a decode step pays one fork/join for several matrices. No job's y may be another's x.

@@ -175,14 +175,68 @@ void rows_dot_bf16x3(float* y, const float* x, const XSplit& xs, const uint16_t*
 }
 #endif
 
+// y[n0, n1) (+)= x (K) @ W[:, n0:n1) for a tile of at most 64 columns, W (K, N) row-major.
+template <typename T>
+void cols_dot(float* y, const float* x, const T* W, DType dt, int64_t K, int64_t N, int64_t n0, int64_t n1,
+              bool acc) {
+  constexpr int kTile = 64;
+  float s[kTile] = {0};
+  const int64_t w = n1 - n0;
+  if (w == kTile) {  // four vectors of accumulators, one broadcast x[k] per row of W
+#if defined(__AVX512F__)
+    auto ld = [&](const T* p) {
+      if constexpr (sizeof(T) == 4) return load16(reinterpret_cast<const float*>(p));
+      else return load16(reinterpret_cast<const uint16_t*>(p), dt);
+    };
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    for (int64_t k = 0; k < K; k++) {
+      const __m512 xk = _mm512_set1_ps(x[k]);
+      const T* row = W + k * N + n0;
+      a0 = _mm512_fmadd_ps(ld(row), xk, a0);
+      a1 = _mm512_fmadd_ps(ld(row + 16), xk, a1);
+      a2 = _mm512_fmadd_ps(ld(row + 32), xk, a2);
+      a3 = _mm512_fmadd_ps(ld(row + 48), xk, a3);
+    }
+    _mm512_storeu_ps(s, a0);
+    _mm512_storeu_ps(s + 16, a1);
+    _mm512_storeu_ps(s + 32, a2);
+    _mm512_storeu_ps(s + 48, a3);
+#else
+    for (int64_t k = 0; k < K; k++) {
+      const float xk = x[k];
+      const T* row = W + k * N + n0;
+      for (int j = 0; j < kTile; j++) s[j] += xk * to_f32(row[j], dt);
+    }
+#endif
+  } else {
+    for (int64_t k = 0; k < K; k++) {
+      const float xk = x[k];
+      const T* row = W + k * N + n0;
+      for (int64_t j = 0; j < w; j++) s[j] += xk * to_f32(row[j], dt);
+    }
+  }
+  for (int64_t j = 0; j < w; j++) y[n0 + j] = acc ? y[n0 + j] + s[j] : s[j];
+}
+
+// Columns [n0, n1) of x @ W, W (K, N), in tiles of 64.
+template <typename T>
+void cols_range(float* y, const float* x, const T* W, DType dt, int64_t K, int64_t N, int64_t n0, int64_t n1,
+                bool acc) {
+  for (int64_t t = n0; t < n1; t += 64) cols_dot(y, x, W, dt, K, N, t, std::min(n1, t + 64), acc);
+}
+
 #if !defined(__AVX512BF16__)
 struct XSplit {
   const uint16_t* hi = nullptr;
 };
 #endif
 
-// Rows [r0, r1) of one job; xs: its split x (bf16 with AVX512-BF16), else unused.
+// Outputs [r0, r1) of one job; xs: its split x (bf16 rows with AVX512-BF16), else unused.
 void job_rows(const GemvJob& j, const XSplit& xs, int64_t r0, int64_t r1) {
+  if (j.plain) {  // outputs [r0, r1) are columns of W (K, N)
+    if (j.dt == DType::F32) return cols_range(j.y, j.x, static_cast<const float*>(j.W), j.dt, j.K, j.N, r0, r1, j.accumulate);
+    return cols_range(j.y, j.x, static_cast<const uint16_t*>(j.W), j.dt, j.K, j.N, r0, r1, j.accumulate);
+  }
   if (j.dt == DType::F32) return rows_dot(j.y, j.x, static_cast<const float*>(j.W), j.dt, r0, r1, j.K, j.accumulate);
   const uint16_t* W = static_cast<const uint16_t*>(j.W);
 #if defined(__AVX512BF16__)
@@ -190,26 +244,6 @@ void job_rows(const GemvJob& j, const XSplit& xs, int64_t r0, int64_t r1) {
 #endif
   (void)xs;
   rows_dot(j.y, j.x, W, j.dt, r0, r1, j.K, j.accumulate);
-}
-
-// y[n0, n1) (+)= x (K) @ W[:, n0:n1) for a tile of at most 64 columns.
-void cols_dot(float* y, const float* x, const float* W, int64_t K, int64_t N, int64_t n0, int64_t n1, bool acc) {
-  constexpr int kTile = 64;
-  float s[kTile] = {0};
-  const int64_t w = n1 - n0;
-  if (w == kTile) {  // fixed trip count: the accumulators stay in vector registers
-    for (int64_t k = 0; k < K; k++) {
-      const float xk = x[k], *row = W + k * N + n0;
-#pragma omp simd
-      for (int j = 0; j < kTile; j++) s[j] += xk * row[j];
-    }
-  } else {
-    for (int64_t k = 0; k < K; k++) {
-      const float xk = x[k], *row = W + k * N + n0;
-      for (int64_t j = 0; j < w; j++) s[j] += xk * row[j];
-    }
-  }
-  for (int64_t j = 0; j < w; j++) y[n0 + j] = acc ? y[n0 + j] + s[j] : s[j];
 }
 
 void widen_rows(float* out, const uint16_t* in, DType dt, int64_t n) {
@@ -233,10 +267,11 @@ void gemv_batch(const GemvJob* jobs, int n) {
 #if defined(__AVX512BF16__)
   thread_local std::vector<uint16_t> xsplit;
   int64_t nsplit = 0;
-  for (int i = 0; i < n; i++) nsplit += jobs[i].dt == DType::BF16 ? 3 * jobs[i].K : 0;
+  auto split = [&](const GemvJob& j) { return j.dt == DType::BF16 && !j.plain; };
+  for (int i = 0; i < n; i++) nsplit += split(jobs[i]) ? 3 * jobs[i].K : 0;
   xsplit.resize(size_t(nsplit));
   for (int i = 0, off = 0; i < n; i++)
-    if (jobs[i].dt == DType::BF16) {
+    if (split(jobs[i])) {
       xs_buf[i] = split_x_bf16(jobs[i].x, jobs[i].K, xsplit.data() + off);
       off += int(3 * jobs[i].K);
     }
@@ -276,12 +311,12 @@ void gemv_plain_forward(float* y, const float* x, const float* W, int64_t K, int
   const int64_t tile = 64, ntile = (N + tile - 1) / tile;
   const int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
   if (K * N < (1 << 15) || nt == 1) {
-    for (int64_t t = 0; t < ntile; t++) cols_dot(y, x, W, K, N, t * tile, std::min(N, (t + 1) * tile), accumulate);
+    for (int64_t t = 0; t < ntile; t++) cols_dot(y, x, W, DType::F32, K, N, t * tile, std::min(N, (t + 1) * tile), accumulate);
     return;
   }
   if (ntile >= 2 * nt) {
 #pragma omp parallel for schedule(dynamic, 1)
-    for (int64_t t = 0; t < ntile; t++) cols_dot(y, x, W, K, N, t * tile, std::min(N, (t + 1) * tile), accumulate);
+    for (int64_t t = 0; t < ntile; t++) cols_dot(y, x, W, DType::F32, K, N, t * tile, std::min(N, (t + 1) * tile), accumulate);
     return;
   }
   // Few column tiles (a LoRA's x @ w1 has N = 32..128): split the rows k instead, one partial
@@ -294,7 +329,7 @@ void gemv_plain_forward(float* y, const float* x, const float* W, int64_t K, int
     const int id = omp_get_thread_num(), n = omp_get_num_threads();
     const int64_t k0 = K * id / n, k1 = K * (id + 1) / n;
     for (int64_t t = 0; t < ntile; t++)
-      cols_dot(pp + size_t(id) * N, x + k0, W + k0 * N, k1 - k0, N, t * tile, std::min(N, (t + 1) * tile), false);
+      cols_dot(pp + size_t(id) * N, x + k0, W + k0 * N, DType::F32, k1 - k0, N, t * tile, std::min(N, (t + 1) * tile), false);
   }
   for (int64_t j = 0; j < N; j++) {
     float s = accumulate ? y[j] : 0.f;
