@@ -135,7 +135,20 @@ struct XSplit {
 // buf: 3 * K values.
 XSplit split_x_bf16(const float* x, int64_t K, uint16_t* buf) {
   uint16_t *hi = buf, *mid = hi + K, *lo = mid + K;
-  for (int64_t k = 0; k < K; k++) {
+  int64_t k = 0;
+  // 16 at a time with the round-to-nearest-even conversion of AVX512-BF16
+  auto part = [](__m512 v, uint16_t* out) {
+    const __m256i b = (__m256i)_mm512_cvtneps_pbh(v);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), b);
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(b), 16));  // b as fp32
+  };
+  for (; k + 16 <= K; k += 16) {
+    __m512 r = _mm512_loadu_ps(x + k);
+    r = _mm512_sub_ps(r, part(r, hi + k));
+    r = _mm512_sub_ps(r, part(r, mid + k));
+    part(r, lo + k);
+  }
+  for (; k < K; k++) {
     float r = x[k];
     hi[k] = f32_to_bf16(r);
     r -= bf16_to_f32(hi[k]);  // exact: the rounding error of hi
