@@ -1,7 +1,7 @@
 // bpe_unicode.cpp — UTF-8 decoding/encoding, category and White_Space lookup, and NFC for the
 // 20B BPE tokenizer. Hand-written because no packaged library among the project's dependencies
 // offers Unicode categories or normalisation; the tables are generated from the Unicode data
-// (scripts/gen_unicode_tables.py -> bpe_unicode_data.cpp).
+// (scripts/gen_unicode_tables.py -> bpe_unicode_classes.cpp, bpe_unicode_nfc.cpp).
 #include "tokenizer/bpe_unicode.h"
 
 #include <algorithm>

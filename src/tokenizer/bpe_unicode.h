@@ -1,6 +1,7 @@
 // bpe_unicode.h — the little Unicode the 20B BPE tokenizer needs: UTF-8 <-> code points (invalid
 // bytes survive a round trip), general category letter/number and White_Space (for the GPT-2
-// pre-tokenizer split), and NFC normalisation. Tables are generated (bpe_unicode_data.cpp).
+// pre-tokenizer split), and NFC normalisation. Tables are generated (bpe_unicode_classes.cpp,
+// bpe_unicode_nfc.cpp).
 #pragma once
 #include <cstddef>
 #include <cstdint>
