@@ -77,25 +77,27 @@ void sampling_probs(const float* logits, int V, float temperature, float top_p, 
   for (int i = 0; i < V; i++) pmax = std::max(pmax, probs[i]);
   thread_local std::vector<int32_t> ids;
   Desc desc{probs.data()};
+  // sorts ids descending; the probability where their fp32 cumsum reaches top_p, or -1
+  auto cutoff_in = [&]() {
+    std::sort(ids.begin(), ids.end(), desc);
+    float cum = 0;
+    for (int32_t id : ids)
+      if ((cum += probs[id]) >= top_p) return probs[id];
+    return -1.f;
+  };
   float cutoff = top_p <= pmax ? pmax : -1;  // the largest alone reaches top_p (top_p = 0: greedy)
   for (float tau = pmax / 64; cutoff < 0 && tau > 0 && tau >= pmax * 1e-9f; tau /= 1024) {
     ids.clear();
     for (int i = 0; i < V; i++)
       if (probs[i] >= tau) ids.push_back(i);
     if (ids.size() > size_t(V) / 4) break;  // as good as sorting everything
-    std::sort(ids.begin(), ids.end(), desc);
-    float cum = 0;
-    for (int32_t id : ids)
-      if ((cum += probs[id]) >= top_p) { cutoff = probs[id]; break; }
+    cutoff = cutoff_in();
   }
   if (cutoff < 0) {
     ids.resize(V);
     std::iota(ids.begin(), ids.end(), 0);
-    std::sort(ids.begin(), ids.end(), desc);
-    float cum = 0;
-    cutoff = probs[ids[V - 1]];  // the cumsum never reached top_p (rounding): keep all
-    for (int32_t id : ids)
-      if ((cum += probs[id]) >= top_p) { cutoff = probs[id]; break; }
+    cutoff = cutoff_in();
+    if (cutoff < 0) cutoff = probs[ids[V - 1]];  // the cumsum never reached top_p (rounding): keep all
   }
   // top-k: keep the top_k largest (descending order), zero the rest
   if (top_k > 0 && top_k < V) {
