@@ -6,6 +6,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "engine/engine.h"
 #include "infer/generate.h"
 #include "test_util.h"
 
@@ -33,35 +34,45 @@ struct ByteTok : Tokenizer {
 };
 
 // vocab V; state "state.0.last" (1) = last token, "state.0.count" (1) = tokens seen.
-// logits: `peak` at (last + 1) % mod, 0 elsewhere (flat when peak = 0).
-struct FakeRunner : Runner {
-  ModelConfig cfg;
+// logits: `peak` at (last + 1) % mod, 0 elsewhere (flat when peak = 0). A Model, so it runs
+// behind a real Engine (batching, state pool, logits) like the RWKV versions.
+struct FakeModel : Model {
   float peak = 20.f;
   int mod = 128;  // successor = (last + 1) % mod
-  int64_t forward_calls = 0, max_T = 0;
-  explicit FakeRunner(int V = 300) { cfg.vocab_size = V; cfg.n_layer = 1; cfg.n_embd = 1; }
-  const ModelConfig& config() const override { return cfg; }
-  RunnerState zero_state() const override {
-    RunnerState s;
-    s.items.emplace_back("state.0.last", Tensor::zeros(DType::F32, {1}));
-    s.items.emplace_back("state.0.count", Tensor::zeros(DType::F32, {1}));
-    return s;
+  mutable int64_t forward_calls = 0, max_T = 0;
+  explicit FakeModel(int V) {
+    cfg_.vocab_size = V;
+    cfg_.n_layer = 1;
+    cfg_.n_embd = 1;
+    layout_.add("state.0.last", {1});
+    layout_.add("state.0.count", {1});
   }
-  void forward(const int32_t* tok, int64_t T, RunnerState& st, float* logits, bool all) override {
+  void forward(const ModelBatch& b, Arena&) const override {
     forward_calls++;
-    max_T = std::max(max_T, T);
-    float* last = st.items[0].second.ptr<float>();
-    float* count = st.items[1].second.ptr<float>();
-    for (int64_t t = 0; t < T; t++) {
-      *last = float(tok[t]);
-      *count += 1;
-      if (logits && (all || t == T - 1)) {
-        float* l = logits + (all ? t * cfg.vocab_size : 0);
-        for (int v = 0; v < cfg.vocab_size; v++) l[v] = 0;
-        l[(tok[t] + 1) % mod] = peak;
-      }
+    for (const SeqRun& r : b.runs) {
+      max_T = std::max(max_T, r.n);
+      r.state[0] = float(b.tokens[r.row0 + r.n - 1]);
+      r.state[1] += float(r.n);
+    }
+    for (int64_t i = 0; i < b.R; i++) {
+      float* l = b.logits + i * cfg_.vocab_size;
+      for (int v = 0; v < cfg_.vocab_size; v++) l[v] = 0;
+      l[(b.tokens[b.logit_rows[i]] + 1) % mod] = peak;
     }
   }
+};
+
+// The fake model in an engine; its knobs and counters reachable by name.
+struct FakeRunner {
+  FakeModel* m;
+  Engine e;
+  float& peak;
+  int& mod;
+  int64_t &forward_calls, &max_T;
+  explicit FakeRunner(int V = 300)
+      : m(new FakeModel(V)), e(std::unique_ptr<Model>(m)), peak(m->peak), mod(m->mod),
+        forward_calls(m->forward_calls), max_T(m->max_T) {}
+  operator const Engine&() const { return e; }
 };
 
 GenerateConfig greedy(int n) {

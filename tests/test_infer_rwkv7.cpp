@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "infer/runner.h"
+#include "engine/state_file.h"
 #include "infer/session.h"
 #include "io/model_file.h"
 #include "test_util.h"
@@ -88,7 +89,7 @@ TEST(InferRwkv7, RnnModeAndChunkedPrefillMatchGptMode) {
     for (auto& [name, t] : gst.items) EXPECT_LE(tol_excess(flat(cs, name), t.to_f32_vec(), tol::fp32_modes), 0.0);
   }
   // the Session's chunk_len path gives the last logits of GPT mode
-  Session s(*r, 7);
+  Session s(r->engine(), 7);
   s.feed(x, f.T);
   std::vector<float> last(gpt.end() - V, gpt.end());
   EXPECT_LE(tol_excess(s.logits(), last, tol::fp32_modes), 0.0);
@@ -102,7 +103,7 @@ TEST(InferRwkv7, Bf16AndFp16WeightsWithinRounding) {
   std::vector<float> ref(f.T * V);
   r32->forward(f.inputs.data(), f.T, st, ref.data(), true);
   for (auto [dt, tol] : {std::pair{DType::BF16, tol::bf16_weights}, std::pair{DType::F16, tol::fp16_weights}}) {
-    RunnerOptions o;
+    EngineOptions o;
     o.dtype = dt;
     auto r = load_runner(fixture(kModel), o);
     RunnerState s = r->zero_state();
@@ -119,13 +120,13 @@ TEST(InferRwkv7, StateFileRoundTripAndRefusesAnotherModel) {
   Fixture f;
   auto r = load_runner(fixture(kModel));
   TempDir d;
-  Session s(*r);
+  Session s(r->engine());
   s.feed(f.inputs.data(), 10);
   std::vector<float> lg10 = s.logits();
   s.save(d / "st.safetensors");
   s.feed(f.inputs.data() + 10, 5);
   std::vector<float> after = s.logits();
-  Session s2(*r);
+  Session s2(r->engine());
   s2.load(d / "st.safetensors");
   EXPECT_EQ(s2.logits(), lg10);  // saved logits restored exactly
   s2.feed(f.inputs.data() + 10, 5);

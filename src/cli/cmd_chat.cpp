@@ -25,10 +25,10 @@ static int run(int argc, char** argv) {
   int code = 0;
   if (!cli::parse(app, argc, argv, &code)) return code;
 
-  auto runner = f.load();
-  auto tok = f.make_tok(*runner);
-  f.gen.args.validate(runner->vocab_size());
-  Session s(*runner, f.gen.args.chunk_len);
+  auto engine = f.load();
+  auto tok = f.make_tok(*engine);
+  f.gen.args.validate(engine->vocab_size());
+  Session s(*engine, f.gen.args.chunk_len);
   if (!state_in.empty()) s.load(state_in);
   Rng rng(f.seed_value());
   const bool tty = isatty(0) && isatty(1);

@@ -1,5 +1,5 @@
 // cmd_forward.cpp — `rwkv forward --model M --tokens IN.safetensors --out OUT.safetensors`:
-// runs int64 `tokens` (B, T) through the model from a zero state and writes `logits` (B, T, V)
+// runs int64 `tokens` (B, T) through the model from a fresh state, the B rows as one batch, and writes `logits` (B, T, V)
 // fp32 and the final state per layer with a leading batch dim (x070: state.{i}.att_x (B, C),
 // state.{i}.wkv (B, H, N, N), state.{i}.ffn_x (B, C)) — a tool for comparing implementations.
 #include <cstring>
@@ -38,32 +38,32 @@ static int run(int argc, char** argv) {
   std::vector<float> tv = tt->to_f32_vec();  // exact for ids < 2^24
   std::vector<int32_t> ids(tv.begin(), tv.end());
 
-  auto runner = f.load();
-  const int64_t V = runner->vocab_size();
-  RunnerState zero = runner->zero_state();
+  // The B rows run together: one slot each, every call feeds each row its next chunk.
+  auto engine = f.load();
+  const int64_t V = engine->vocab_size();
+  StatePool pool = engine->make_pool(int(B));
+  Workspace ws;
   StateDict res;
   Tensor logits = Tensor::empty(DType::F32, {B, T, V});
   res.items.emplace_back("logits", logits);
-  std::vector<Tensor> states;
-  for (auto& [name, t] : zero.items) {
-    Shape s = t.shape;
-    s.insert(s.begin(), B);
-    states.push_back(Tensor::empty(DType::F32, s));
-    res.items.emplace_back(name, states.back());
-  }
   const int64_t step = chunk_len > 0 ? chunk_len : T;
-  for (int64_t b = 0; b < B; b++) {
-    RunnerState st = clone_state(zero);
-    for (int64_t t0 = 0; t0 < T; t0 += step) {
-      int64_t n = std::min(step, T - t0);
-      runner->forward(&ids[b * T + t0], n, st, logits.ptr<float>() + (b * T + t0) * V, true);
-    }
-    for (size_t k = 0; k < st.items.size(); k++) {
-      const Tensor& src = st.items[k].second;
-      std::memcpy(states[k].ptr<float>() + b * src.numel(), src.data, src.nbytes());
-    }
+  std::vector<BatchEntry> batch(static_cast<size_t>(B));
+  for (int64_t t0 = 0; t0 < T; t0 += step) {
+    const int64_t n = std::min(step, T - t0);
+    for (int64_t b = 0; b < B; b++) batch[b] = {int(b), {&ids[b * T + t0], size_t(n)}, Logits::All};
+    engine->forward(batch, pool, ws);
+    for (int64_t b = 0; b < B; b++)
+      std::memcpy(logits.ptr<float>() + (b * T + t0) * V, ws.logits(int(b)), sizeof(float) * n * V);
   }
-  auto meta = model_identity(runner->config());
+  for (const StatePart& p : pool.layout().parts) {  // (B, ...) per state tensor
+    Shape s = p.shape;
+    s.insert(s.begin(), B);
+    Tensor t = Tensor::empty(DType::F32, s);
+    for (int64_t b = 0; b < B; b++)
+      std::memcpy(t.ptr<float>() + b * p.numel, pool.slot(int(b)) + p.offset, sizeof(float) * p.numel);
+    res.items.emplace_back(p.name, t);
+  }
+  auto meta = model_identity(engine->config());
   save_safetensors(out, res, meta);
   return 0;
 }

@@ -43,10 +43,10 @@ static int run(int argc, char** argv) {
     prompt = ss.str();
   }
 
-  auto runner = f.load();
-  auto tok = f.make_tok(*runner);
-  f.gen.args.validate(runner->vocab_size());
-  Session s(*runner, f.gen.args.chunk_len);
+  auto engine = f.load();
+  auto tok = f.make_tok(*engine);
+  f.gen.args.validate(engine->vocab_size());
+  Session s(*engine, f.gen.args.chunk_len);
   if (!state_in.empty()) s.load(state_in);
   std::vector<int32_t> ids = tok->encode(prompt);
   if (ids.empty() && !s.has_logits())

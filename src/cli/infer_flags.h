@@ -9,7 +9,8 @@
 
 #include "core/error.h"
 #include "infer/generate.h"
-#include "infer/runner.h"
+#include "core/threads.h"
+#include "engine/engine.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/tokenizer_for_model.h"
 
@@ -44,19 +45,20 @@ struct InferFlags {
     app.add_option("--chunk_len", a.chunk_len, "prompt chunk length for prefill")->capture_default_str();
   }
 
-  std::unique_ptr<Runner> load() const {
-    RunnerOptions o;
-    o.threads = threads;
+  // Sets the CPU threads (--threads; a CLI-wide setting, not the engine's), then loads.
+  std::unique_ptr<Engine> load() const {
+    if (threads > 0) set_num_threads(threads);
+    EngineOptions o;
     if (!dtype.empty()) {
       DType d;
       if (!dtype_from_name(dtype, &d) || (d != DType::F32 && d != DType::BF16 && d != DType::F16))
         fail("cli", "--dtype must be fp32, bf16 or fp16, got '{}'", dtype);
       o.dtype = d;
     }
-    return load_runner(model, o);
+    return Engine::load(model, o);
   }
   // --tokenizer, or the one the model's vocabulary implies; refused when it does not fit the model.
-  std::unique_ptr<Tokenizer> make_tok(const Runner& r) const { return make_tokenizer_for_model(tokenizer, r.vocab_size()); }
+  std::unique_ptr<Tokenizer> make_tok(const Engine& r) const { return make_tokenizer_for_model(tokenizer, r.vocab_size()); }
   uint32_t seed_value() const {
     if (seed >= 0) return uint32_t(seed & 0xffffffff);
     return std::random_device{}();

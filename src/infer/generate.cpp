@@ -20,7 +20,7 @@ const char* stop_reason_name(StopReason r) {
 
 GenerateResult generate(Session& s, const Tokenizer& tok, const std::vector<int32_t>& prompt,
                         const GenerateConfig& cfg, Rng& rng, const TextCallback& on_text) {
-  const int V = s.runner().vocab_size();
+  const int V = s.vocab_size();
   const SamplerArgs& a = cfg.args;
   a.validate(V);
   if (cfg.max_tokens < 0) fail("sampler", "the number of tokens to generate must be >= 0, got {}", cfg.max_tokens);

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "model/rwkv7_params.h"
 
 namespace rwkv {
 
@@ -155,13 +156,12 @@ ModelConfig detect_config(const StateDict& sd, const std::string& src) {
       c.d_mv = sd.has(vl) ? dim(sd, vl, 1, src) : 32;
       c.d_gate = dim(sd, b0 + "att.g1", 1, src);
       // every tensor must have the shape these sizes imply (layer 0's v0/v1/v2 are optional)
-      std::map<std::string, Shape> want;
-      for (auto& [k, s] : x070_param_shapes(c)) want[k] = s;
-      for (auto& [k, s] : want) {
+      for (auto& p : rwkv7_param_specs(c)) {
+        const std::string& k = p.name;
+        const Shape& s = p.shape;
         const Tensor* t = sd.find(k);
-        bool optional = k.rfind("blocks.0.att.v", 0) == 0 && k.size() == 15;
         if (!t) {
-          if (optional) continue;
+          if (p.optional) continue;
           fail("model", "{}: missing tensor '{}' (x070 with n_layer {}, n_embd {})", src, k, c.n_layer, c.n_embd);
         }
         if (t->shape != s)
@@ -204,45 +204,8 @@ ModelConfig x070_config(int n_layer, int n_embd, int vocab_size, int head_size) 
 }
 
 std::vector<std::pair<std::string, Shape>> x070_param_shapes(const ModelConfig& c) {
-  const int64_t C = c.n_embd, V = c.vocab_size, H = c.n_head, N = c.head_size, F = c.dim_ffn, A = c.dim_att;
   std::vector<std::pair<std::string, Shape>> r;
-  r.push_back({"emb.weight", {V, C}});
-  for (int l = 0; l < c.n_layer; l++) {
-    const std::string b = fmt::format("blocks.{}.", l);
-    auto add = [&](const char* n, Shape s) { r.push_back({b + n, std::move(s)}); };
-    add("ln1.weight", {C});
-    add("ln1.bias", {C});
-    add("ln2.weight", {C});
-    add("ln2.bias", {C});
-    if (l == 0) { add("ln0.weight", {C}); add("ln0.bias", {C}); }
-    for (const char* x : {"att.x_r", "att.x_w", "att.x_k", "att.x_v", "att.x_a", "att.x_g"}) add(x, {1, 1, C});
-    add("att.w1", {C, c.d_decay});
-    add("att.w2", {c.d_decay, C});
-    add("att.w0", {1, 1, C});
-    add("att.a1", {C, c.d_aaa});
-    add("att.a2", {c.d_aaa, C});
-    add("att.a0", {1, 1, C});
-    add("att.v1", {C, c.d_mv});
-    add("att.v2", {c.d_mv, C});
-    add("att.v0", {1, 1, C});
-    add("att.g1", {C, c.d_gate});
-    add("att.g2", {c.d_gate, C});
-    add("att.k_k", {1, 1, C});
-    add("att.k_a", {1, 1, C});
-    add("att.r_k", {H, N});
-    add("att.receptance.weight", {A, C});
-    add("att.key.weight", {A, C});
-    add("att.value.weight", {A, C});
-    add("att.output.weight", {C, A});
-    add("att.ln_x.weight", {A});
-    add("att.ln_x.bias", {A});
-    add("ffn.x_k", {1, 1, C});
-    add("ffn.key.weight", {F, C});
-    add("ffn.value.weight", {C, F});
-  }
-  r.push_back({"ln_out.weight", {C}});
-  r.push_back({"ln_out.bias", {C}});
-  r.push_back({"head.weight", {V, C}});
+  for (auto& p : rwkv7_param_specs(c)) r.emplace_back(p.name, p.shape);
   return r;
 }
 

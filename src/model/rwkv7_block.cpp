@@ -60,7 +60,16 @@ void decode_projections(const Rwkv7LayerParams& w, const Rwkv7LayerActs& a, cons
                        plain(a.g, a.g_h, mm.g2, C, d.Dg), plain(a.v_s, a.v_h, mm.v2, C, d.Dv, true)};
   gemv_batch(second, layer == 0 ? 3 : 4);
 }
+
+// xx = token shift of x: d.B x d.T from zero states (no seqs), else per sequence from its
+// state part `prev` (the shift reads the state; the caller updates it after the block).
+void shift(float* xx, const float* x, std::span<const Rwkv7SeqState> seqs, float* Rwkv7SeqState::*prev, int B,
+           int T, int C) {
+  if (seqs.empty()) return token_shift_forward(xx, x, nullptr, B, T, C);
+  for (const Rwkv7SeqState& q : seqs)
+    token_shift_forward(xx + q.row0 * C, x + q.row0 * C, q.*prev, 1, int(q.n), C);
 }
+}  // namespace
 
 Rwkv7Dims Rwkv7Dims::make(const ModelConfig& c, int B, int T) {
   Rwkv7Dims d;
@@ -113,14 +122,14 @@ size_t rwkv7_layer_acts_layout(Rwkv7LayerActs& a, const Rwkv7Dims& d, float* bas
 
 void rwkv7_layer_forward(const Rwkv7LayerParams& w, const Rwkv7LayerActs& a, const Rwkv7Dims& d,
                          int layer, const float* x_in, float* x_out, float* v_first,
-                         const Rwkv7LayerStateView* st, const Rwkv7LayerMats* mats) {
+                         std::span<const Rwkv7SeqState> seqs, const Rwkv7LayerMats* mats) {
   const Rwkv7LayerMats none{};
   const Rwkv7LayerMats& mm = mats ? *mats : none;
   const int B = d.B, T = d.T, C = d.C, H = d.H, N = d.N, F = d.F;
   const int64_t M = d.M, MC = M * C;
   // ---- time mix ----
   layernorm_forward(a.ln1, a.ln1_mean, a.ln1_rstd, x_in, w.ln1_w, w.ln1_b, M, C, kLnEps);
-  token_shift_forward(a.xx, a.ln1, st ? st->att_x : nullptr, B, T, C);
+  shift(a.xx, a.ln1, seqs, &Rwkv7SeqState::att_x, B, T, C);
   mix_forward(a.xr, a.ln1, a.xx, w.x_r, M, C);
   mix_forward(a.xw, a.ln1, a.xx, w.x_w, M, C);
   mix_forward(a.xk, a.ln1, a.xx, w.x_k, M, C);
@@ -149,27 +158,35 @@ void rwkv7_layer_forward(const Rwkv7LayerParams& w, const Rwkv7LayerActs& a, con
   }
   act_forward(a.a, a.a, MC, Act::Sigmoid);
   tmix_kk_forward(a.k2, a.na, a.kka, a.kk, a.kk_nrm, a.k, w.k_k, a.a, w.k_a, M, H, N);
-  float* s = st ? st->wkv : nullptr;
-  wkv7_forward(a.y, s, a.ckpt, a.r, a.decay, a.k2, a.v, a.na, a.kka, s, B, T, H, N);
+  if (seqs.empty()) {
+    wkv7_forward(a.y, nullptr, a.ckpt, a.r, a.decay, a.k2, a.v, a.na, a.kka, nullptr, B, T, H, N);
+  } else {  // per sequence on its state; many sequences: one thread each
+    const int64_t HN = int64_t(H) * N;
+#pragma omp parallel for schedule(dynamic, 1) if (seqs.size() > 1)
+    for (size_t i = 0; i < seqs.size(); i++) {
+      const Rwkv7SeqState& q = seqs[i];
+      const int64_t o = q.row0 * HN;
+      wkv7_forward(a.y + o, q.wkv, nullptr, a.r + o, a.decay + o, a.k2 + o, a.v + o, a.na + o, a.kka + o, q.wkv, 1,
+                   int(q.n), H, N);
+    }
+  }
   tmix_out_forward(a.zg, a.z, a.gn_mean, a.gn_rstd, a.bonus, a.y, a.r, a.k2, a.v, w.r_k, w.ln_x_w,
                    w.ln_x_b, a.g, M, H, N);
   std::memcpy(a.x_mid, x_in, sizeof(float) * MC);
   linear(a.x_mid, a.zg, w.output, mm.output, M, C, C, /*accumulate=*/true);
   // ---- channel mix ----
   layernorm_forward(a.ln2, a.ln2_mean, a.ln2_rstd, a.x_mid, w.ln2_w, w.ln2_b, M, C, kLnEps);
-  token_shift_forward(a.fxx, a.ln2, st ? st->ffn_x : nullptr, B, T, C);
+  shift(a.fxx, a.ln2, seqs, &Rwkv7SeqState::ffn_x, B, T, C);
   mix_forward(a.fxk, a.ln2, a.fxx, w.ffn_x_k, M, C);
   linear(a.fpre, a.fxk, w.ffn_key, mm.ffn_key, M, C, F);
   act_forward(a.fh, a.fpre, M * F, Act::Relu2);
   if (x_out != a.x_mid) std::memcpy(x_out, a.x_mid, sizeof(float) * MC);
   linear(x_out, a.fh, w.ffn_value, mm.ffn_value, M, F, C, /*accumulate=*/true);
   // ---- state: the last ln1 / ln2 rows of each sequence ----
-  if (st) {
-    for (int b = 0; b < B; b++) {
-      const int64_t last = (int64_t(b) * T + T - 1) * C;
-      if (st->att_x) std::memcpy(st->att_x + int64_t(b) * C, a.ln1 + last, sizeof(float) * C);
-      if (st->ffn_x) std::memcpy(st->ffn_x + int64_t(b) * C, a.ln2 + last, sizeof(float) * C);
-    }
+  for (const Rwkv7SeqState& q : seqs) {
+    const int64_t last = (q.row0 + q.n - 1) * C;
+    std::memcpy(q.att_x, a.ln1 + last, sizeof(float) * C);
+    std::memcpy(q.ffn_x, a.ln2 + last, sizeof(float) * C);
   }
 }
 

@@ -1,10 +1,11 @@
 // rwkv7_block.h — one RWKV-7 block (tmix + cmix) on the CPU, forward and explicit backward,
 // over B sequences of T tokens (M = B*T rows), with the activations the backward needs as a
-// named struct. Shared by inference (rwkv7.cpp, B = 1, state carried) and training
+// named struct. Shared by inference (rwkv7.cpp, a ragged batch with states) and training
 // (rwkv7_train.cpp, state zero, activations kept or recomputed).
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <span>
 
 #include "model/config.h"
 #include "model/rwkv7_params.h"
@@ -45,11 +46,13 @@ struct Rwkv7LayerActs {
 // Assigns the pointers from `base` (may be null: only counts) and returns the floats needed.
 size_t rwkv7_layer_acts_layout(Rwkv7LayerActs& a, const Rwkv7Dims& d, float* base, bool ckpt);
 
-// Per-layer recurrent state of B sequences (pointers may be null for a zero state, no output).
-struct Rwkv7LayerStateView {
-  float* att_x = nullptr;  // (B,C) last ln1 output
-  float* wkv = nullptr;    // (B,H,N,N)
-  float* ffn_x = nullptr;  // (B,C) last ln2 output
+// One sequence of an inference batch (ragged: sequences of any length, one after another in
+// the M rows) with this layer's part of its state slot, read and updated in place.
+struct Rwkv7SeqState {
+  int64_t row0 = 0, n = 0;  // rows [row0, row0 + n)
+  float* att_x = nullptr;   // (C)  last ln1 output
+  float* wkv = nullptr;     // (H,N,N)
+  float* ffn_x = nullptr;   // (C)  last ln2 output
 };
 
 // The six big matrices of a block kept in their stored dtype (inference: bf16/fp16 straight
@@ -69,11 +72,12 @@ struct Rwkv7LayerMats {
 };
 
 // x_out = block(x_in) (x_out may equal x_in when no backward follows). v_first: (M,C), written
-// by layer 0, read by the others. st: state read and updated, or null. mats: optional stored
-// matrices (forward only; the backward needs the fp32 views).
+// by layer 0, read by the others. seqs empty: d.B sequences of d.T tokens from a zero state
+// (training); else the ragged inference batch (d.M rows), each sequence with its state.
+// mats: optional stored matrices (forward only; the backward needs the fp32 views).
 void rwkv7_layer_forward(const Rwkv7LayerParams& w, const Rwkv7LayerActs& a, const Rwkv7Dims& d,
                          int layer, const float* x_in, float* x_out, float* v_first,
-                         const Rwkv7LayerStateView* st, const Rwkv7LayerMats* mats = nullptr);
+                         std::span<const Rwkv7SeqState> seqs, const Rwkv7LayerMats* mats = nullptr);
 
 // dres: (M,C) gradient of x_out on entry, of x_in on return. gw: this layer's parameter
 // gradients (accumulated). ga: zeroed gradient buffers with the acts layout (no ckpt).

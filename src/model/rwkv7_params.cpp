@@ -8,9 +8,9 @@
 
 namespace rwkv {
 
-std::vector<Rwkv7ParamSpec> rwkv7_param_specs(const ModelConfig& c) {
+ParamTable rwkv7_param_specs(const ModelConfig& c) {
   const int64_t C = c.n_embd, V = c.vocab_size, H = c.n_head, N = c.head_size, F = c.dim_ffn;
-  std::vector<Rwkv7ParamSpec> s;
+  ParamTable s;
   s.push_back({"emb.weight", {V, C}});
   for (int l = 0; l < c.n_layer; l++) {
     const std::string p = "blocks." + std::to_string(l) + ".";
@@ -51,6 +51,10 @@ std::vector<Rwkv7ParamSpec> rwkv7_param_specs(const ModelConfig& c) {
   s.push_back({"ln_out.weight", {C}});
   s.push_back({"ln_out.bias", {C}});
   s.push_back({"head.weight", {V, C}});
+  for (auto& p : s) {
+    p.group = param_group_of(p.name, p.shape);
+    p.optional = p.name.rfind("blocks.0.att.v", 0) == 0;  // layer 0 never uses v0/v1/v2
+  }
   return s;
 }
 
@@ -166,8 +170,7 @@ Rwkv7Params Rwkv7Params::from_state_dict(const StateDict& sd, const std::string&
     const int64_t n = shape_numel(s.shape);
     const Tensor* t = sd.find(s.name);
     if (!t) {
-      bool optional = s.name.rfind("blocks.0.att.v", 0) == 0;
-      if (!optional) fail("model", "{}: missing tensor '{}'", src, s.name);
+      if (!s.optional) fail("model", "{}: missing tensor '{}'", src, s.name);
     } else {
       if (t->numel() != n || (t->shape != s.shape && !(s.shape.size() == 3 && t->numel() == n)))
         fail("model", "{}: '{}' has shape {}, expected {}", src, s.name, shape_str(t->shape),

@@ -9,6 +9,7 @@
 
 #include "core/tensor.h"
 #include "model/config.h"
+#include "model/param_table.h"
 
 namespace rwkv {
 
@@ -45,14 +46,12 @@ struct Rwkv7Views {
   float* head = nullptr;      // (V,C)
 };
 
-struct Rwkv7ParamSpec {
-  std::string name;  // official key, e.g. "blocks.0.att.x_r"
-  Shape shape;       // official shape, e.g. (1, 1, C)
-};
+using Rwkv7ParamSpec = ParamSpec;
 
-// Every parameter of `cfg` in the official order (layer 0 has ln0 after ln2, as the module
-// registers it; every layer has v0/v1/v2).
-std::vector<Rwkv7ParamSpec> rwkv7_param_specs(const ModelConfig& cfg);
+// THE x070 parameter table: every parameter of `cfg` in the official order (layer 0 has ln0
+// after ln2, as the module registers it; every layer has v0/v1/v2, optional in layer 0), with
+// train.py's optimizer groups. Config detection, init, loading, inspect and the trainer use it.
+ParamTable rwkv7_param_specs(const ModelConfig& cfg);
 
 // Reads the x070 configuration from names and shapes (n_layer, n_embd, head_size from r_k,
 // vocab from emb, dim_ffn from ffn.key, LoRA ranks from w1/a1/v1/g1).

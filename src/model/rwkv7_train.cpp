@@ -141,7 +141,7 @@ float forward(const Rwkv7Params& p, const int32_t* tokens, int B, int T, Rwkv7Tr
                     p.layers[0].ln0_b, M, C, kLnEps);
   for (int l = 0; l < L; l++) {
     const Rwkv7LayerActs& a = A.acts[A.mode == Mode::Train ? l : 0];
-    rwkv7_layer_forward(p.layers[l], a, d, l, A.xs[l], A.xs[l + 1], A.v_first, nullptr);
+    rwkv7_layer_forward(p.layers[l], a, d, l, A.xs[l], A.xs[l + 1], A.v_first, {});
   }
   layernorm_forward(A.lnout, A.lnout_mean, A.lnout_rstd, A.xs[L], p.ln_out_w, p.ln_out_b, M, C,
                     kLnEps);
@@ -188,7 +188,7 @@ float rwkv7_forward_backward(const Rwkv7Params& p, const int32_t* tokens, int B,
   for (int l = L - 1; l >= 0; l--) {
     const Rwkv7LayerActs& a = A.acts[grad_cp ? 0 : l];
     if (grad_cp)  // recompute this layer's activations from its saved input
-      rwkv7_layer_forward(p.layers[l], a, d, l, A.xs[l], A.dtmp, A.v_first, nullptr);
+      rwkv7_layer_forward(p.layers[l], a, d, l, A.xs[l], A.dtmp, A.v_first, {});
     std::memset(A.gacts_base, 0, sizeof(float) * A.gacts_n);
     rwkv7_layer_backward(p.layers[l], g.layers[l], a, A.gacts, d, l, A.xs[l], A.dres, A.v_first,
                          A.dv_first);

@@ -8,6 +8,8 @@
 #include "core/error.h"
 #include "train/train_args.h"
 #include "train/train_model.h"
+#include "model/config.h"
+#include "model/rwkv7_params.h"
 
 // The forward/backward lands in stages; this switch turns the real backend on once
 // model/rwkv7_train.cpp is in the library.
@@ -26,50 +28,11 @@ namespace rwkv::train {
 
 namespace {
 
-// LoRA rank as model.py suggests: max(32, int(round(k*sqrt(C)/32)*32)) (round half to even).
-int64_t lora_dim(double k, int64_t C) {
-  double r = std::nearbyint(k * std::sqrt(double(C)) / 32.0);
-  return std::max<int64_t>(32, int64_t(r * 32));
-}
-
+// The x070 table for the flags (model/rwkv7_params.h; LoRA ranks from model/config.h x070_config).
 NamedShapes rwkv7_shapes(const TrainArgs& a) {
-  const int64_t C = a.n_embd, V = a.vocab_size, N = a.head_size, H = a.dim_att / a.head_size, F = 4 * a.n_embd;
-  const int64_t Dw = lora_dim(2.5, C), Da = lora_dim(2.5, C), Dv = lora_dim(1.7, C), Dg = lora_dim(5, C);
   NamedShapes v;
-  v.push_back({"emb.weight", {V, C}});
-  for (int64_t l = 0; l < a.n_layer; l++) {
-    std::string b = fmt::format("blocks.{}.", l);
-    for (const char* ln : {"ln1", "ln2"}) {
-      v.push_back({b + ln + ".weight", {C}});
-      v.push_back({b + ln + ".bias", {C}});
-    }
-    if (l == 0) {
-      v.push_back({b + "ln0.weight", {C}});
-      v.push_back({b + "ln0.bias", {C}});
-    }
-    for (const char* x : {"x_r", "x_w", "x_k", "x_v", "x_a", "x_g"}) v.push_back({b + "att." + x, {1, 1, C}});
-    auto lora = [&](const char* n, int64_t D) {
-      v.push_back({b + "att." + n + "1", {C, D}});
-      v.push_back({b + "att." + n + "2", {D, C}});
-      if (n[0] != 'g') v.push_back({b + "att." + n + "0", {1, 1, C}});
-    };
-    lora("w", Dw);
-    lora("a", Da);
-    lora("v", Dv);
-    lora("g", Dg);
-    v.push_back({b + "att.k_k", {1, 1, C}});
-    v.push_back({b + "att.k_a", {1, 1, C}});
-    v.push_back({b + "att.r_k", {H, N}});
-    for (const char* w : {"receptance", "key", "value", "output"}) v.push_back({b + "att." + w + ".weight", {C, C}});
-    v.push_back({b + "att.ln_x.weight", {C}});
-    v.push_back({b + "att.ln_x.bias", {C}});
-    v.push_back({b + "ffn.x_k", {1, 1, C}});
-    v.push_back({b + "ffn.key.weight", {F, C}});
-    v.push_back({b + "ffn.value.weight", {C, F}});
-  }
-  v.push_back({"ln_out.weight", {C}});
-  v.push_back({"ln_out.bias", {C}});
-  v.push_back({"head.weight", {V, C}});
+  for (auto& p : rwkv7_param_specs(x070_config(int(a.n_layer), int(a.n_embd), int(a.vocab_size), int(a.head_size))))
+    v.push_back({p.name, p.shape});
   return v;
 }
 

@@ -31,6 +31,10 @@ void act_forward(float* out, const float* in, int64_t n, Act act) {
 #pragma omp parallel for simd schedule(static) if (n > 16384)
       for (int64_t i = 0; i < n; i++) out[i] = std::exp(-kDecayScale * sigmoidf(in[i]));
       break;
+    case Act::Silu:
+#pragma omp parallel for simd schedule(static) if (n > 16384)
+      for (int64_t i = 0; i < n; i++) out[i] = in[i] * sigmoidf(in[i]);
+      break;
   }
 }
 
@@ -54,6 +58,13 @@ void act_backward(float* din, const float* dout, const float* in, const float* o
       for (int64_t i = 0; i < n; i++) {
         float s = sigmoidf(in[i]);
         din[i] += dout[i] * out[i] * (-kDecayScale) * s * (1.f - s);
+      }
+      break;
+    case Act::Silu:  // s (1 + in (1 - s)), s = sigmoid(in)
+#pragma omp parallel for simd schedule(static) if (n > 16384)
+      for (int64_t i = 0; i < n; i++) {
+        float s = sigmoidf(in[i]);
+        din[i] += dout[i] * s * (1.f + in[i] * (1.f - s));
       }
       break;
   }

@@ -24,4 +24,18 @@ void embedding_backward(float* dtable, const float* dout, const int32_t* tokens,
   }
 }
 
+void embedding_forward_any(float* out, const int32_t* tokens, const void* table, DType dt, int64_t M, int C) {
+  if (dt == DType::F32) return embedding_forward(out, tokens, static_cast<const float*>(table), M, C);
+  const uint16_t* h = static_cast<const uint16_t*>(table);
+#pragma omp parallel for schedule(static) if (M * C > 16384)
+  for (int64_t m = 0; m < M; m++) {
+    const uint16_t* row = h + int64_t(tokens[m]) * C;
+    float* o = out + m * C;
+    if (dt == DType::BF16)
+      for (int c = 0; c < C; c++) o[c] = bf16_to_f32(row[c]);
+    else
+      for (int c = 0; c < C; c++) o[c] = f16_to_f32(row[c]);
+  }
+}
+
 }  // namespace rwkv

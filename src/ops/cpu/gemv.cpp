@@ -9,6 +9,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <bit>
 #include <vector>
 
 #include "core/error.h"
@@ -260,9 +261,14 @@ void job_rows(const GemvJob& j, const XSplit& xs, int64_t r0, int64_t r1) {
   rows_dot(j.y, j.x, W, j.dt, r0, r1, j.K, j.accumulate);
 }
 
+// Runs on the calling thread (linear_forward_any calls it inside its parallel region).
 void widen_rows(float* out, const uint16_t* in, DType dt, int64_t n) {
-#pragma omp parallel for schedule(static) if (n > (1 << 16))
-  for (int64_t i = 0; i < n; i++) out[i] = dt == DType::BF16 ? bf16_to_f32(in[i]) : f16_to_f32(in[i]);
+  if (dt == DType::BF16) {
+#pragma omp simd
+    for (int64_t i = 0; i < n; i++) out[i] = std::bit_cast<float>(uint32_t(in[i]) << 16);
+  } else {
+    for (int64_t i = 0; i < n; i++) out[i] = f16_to_f32(in[i]);
+  }
 }
 
 }  // namespace
@@ -367,16 +373,22 @@ void linear_forward_any(float* out, const float* inp, const void* W, DType wdt, 
     for (int64_t m = 0; m < M; m++) gemv_forward(out + m * N, inp + m * K, W, wdt, N, K, accumulate);
     return;
   }
-  // Panels of rows of W widened to fp32 (<= 4 MiB scratch), each multiplied with sgemm.
-  const int64_t pn = std::max<int64_t>(16, std::min<int64_t>(N, (int64_t(1) << 20) / std::max<int64_t>(K, 1)));
-  thread_local std::vector<float> panel;
-  panel.resize(size_t(pn * K));
+  // Blocks of rows of W, each widened to fp32 into the thread's own panel (<= 512 KiB, stays in
+  // L2) and multiplied by a single-threaded sgemm: one parallel region, W read once per call
+  // (a batch of decode rows shares each weight read).
+  const int64_t pn = std::min<int64_t>(N, std::max<int64_t>(16, (int64_t(1) << 17) / std::max<int64_t>(K, 1) / 16 * 16));
+  const int64_t nblk = (N + pn - 1) / pn;
   const uint16_t* w = static_cast<const uint16_t*>(W);
-  for (int64_t n0 = 0; n0 < N; n0 += pn) {
-    const int64_t n = std::min(pn, N - n0);
-    widen_rows(panel.data(), w + n0 * K, wdt, n * K);
-    sgemm(false, true, int(M), int(n), int(K), 1.f, inp, int(K), panel.data(),
-                int(K), beta, out + n0, int(N));
+#pragma omp parallel if (nblk > 1 && !omp_in_parallel())
+  {
+    thread_local std::vector<float> panel;  // this thread's (workers persist across calls)
+    panel.resize(size_t(pn * K));
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t b = 0; b < nblk; b++) {
+      const int64_t n0 = b * pn, n = std::min(pn, N - n0);
+      widen_rows(panel.data(), w + n0 * K, wdt, n * K);
+      sgemm(false, true, M, n, K, 1.f, inp, K, panel.data(), K, beta, out + n0, N);
+    }
   }
 }
 

@@ -1,0 +1,38 @@
+// wkv56.h — the one CPU kernel behind wkv5_forward and wkv6_forward (ops/wkv5.h, ops/wkv6.h):
+// they differ only in the stride between the tokens' decay rows (0: one w for all tokens).
+// Internal to ops/cpu. One head per OpenMP iteration; its N x N state stays in cache. The sums
+// run in the order the RWKV-5/6 models had before they moved onto ops (bit-identical results).
+#pragma once
+#include <cstdint>
+
+namespace rwkv::cpu {
+
+// y, r, k, v: (T, H*N); w: row t at w + t * w_stride, (H*N) each; u: (H*N); S: (H, N, N).
+inline void wkv56_forward(float* y, float* S, const float* r, const float* k, const float* v,
+                          const float* w, int64_t w_stride, const float* u, int T, int H, int N) {
+  const int64_t HN = int64_t(H) * N;
+#pragma omp parallel for schedule(static) if (H > 1 && int64_t(T) * N >= 256)
+  for (int h = 0; h < H; h++) {
+    float* s = S + int64_t(h) * N * N;
+    const float* uh = u + int64_t(h) * N;
+    for (int t = 0; t < T; t++) {
+      const int64_t o = t * HN + int64_t(h) * N;
+      const float *rt = r + o, *kt = k + o, *vt = v + o;
+      const float* wt = w + t * w_stride + int64_t(h) * N;
+      float ruk = 0;  // sum_j r[j] u[j] k[j]: the bonus term's weight
+      for (int j = 0; j < N; j++) ruk += rt[j] * uh[j] * kt[j];
+      for (int i = 0; i < N; i++) {
+        float* si = s + int64_t(i) * N;
+        const float vi = vt[i];
+        float acc = 0;
+        for (int j = 0; j < N; j++) {
+          acc += rt[j] * si[j];
+          si[j] = si[j] * wt[j] + vi * kt[j];
+        }
+        y[o + i] = acc + vi * ruk;
+      }
+    }
+  }
+}
+
+}  // namespace rwkv::cpu

@@ -1,0 +1,14 @@
+// elementwise.h — products of two tensors of the same shape, element by element: the gates of
+// the RWKV-4/5/6 blocks (the GroupNorm'd WKV times silu(g); the channel mix's
+// sigmoid(r) * value added onto the residual). Inference only (no backward yet).
+#pragma once
+#include <cstdint>
+
+namespace rwkv {
+
+// out (n) = a (n) * b (n); out may alias a or b.
+void mul_forward(float* out, const float* a, const float* b, int64_t n);
+// out (n) += a (n) * b (n).
+void addmul_forward(float* out, const float* a, const float* b, int64_t n);
+
+}  // namespace rwkv
