@@ -51,7 +51,7 @@ TEST_P(EngineBatch, MixedBatchMatchesEachSequenceAlone) {
   std::vector<std::vector<float>> ref_logits(S), ref_state(S);
   for (int i = 0; i < S; i++) run_alone(*e, seqs[i], ref_logits[i], ref_state[i]);
 
-  double worst = 0;  // logits, relative error in norm
+  double worst = 0, worst_state = 0;  // relative error in norm
   for (int max_rows : {1024, 48}) {  // 48: calls are split into passes mid-sequence
     const int slot_of[8] = {5, 2, 7, 0, 3, 6, 1, 4};  // scrambled slots in a pool of 8
     StatePool pool = e->make_pool(8);
@@ -91,10 +91,13 @@ TEST_P(EngineBatch, MixedBatchMatchesEachSequenceAlone) {
       worst = std::max(worst, err);
       EXPECT_LE(err, tol::batch_vs_alone.rel);
       std::vector<float> st = pool.snapshot(slot_of[i]);
-      EXPECT_LE(tol_excess(st, ref_state[i], tol::batch_vs_alone), 0.0);
+      const double serr = rel_norm_err(st, ref_state[i]);
+      worst_state = std::max(worst_state, serr);
+      EXPECT_LE(serr, tol::batch_vs_alone.rel);
     }
   }
-  std::printf("[ batch ] %s: worst logits relative error (norm) vs alone %.3g\n", GetParam(), worst);
+  std::printf("[ batch ] %s: worst relative error (norm) vs alone: logits %.3g, state %.3g\n", GetParam(), worst,
+              worst_state);
 }
 
 TEST_P(EngineBatch, LastLogitsAndNoneMixed) {

@@ -46,6 +46,17 @@ TEST(Gemv, LinearBatchedPanels) {
   check_linear(DType::BF16, 8, 1500, 1100, false);  // more than one scratch panel
 }
 
+// Few rows with K a multiple of 16: the gemm_rows kernel (tile edges in M and N, blocks of 64
+// rows of W, both sides of gemm_rows_max_m) and, past it, sgemm / widened panels.
+TEST(Gemv, LinearFewRowsKernelTilesAndEdges) {
+  for (DType dt : {DType::F32, DType::BF16, DType::F16})
+    for (int64_t M : {2, 3, 16, 33, 64, 65})
+      for (int64_t N : {1, 7, 9, 65, 300})
+        for (bool acc : {false, true}) check_linear(dt, M, 48, N, acc);
+  check_linear(DType::BF16, 16, 768, 1000, true);
+  check_linear(DType::F32, 16, 3072, 130, false);
+}
+
 TEST(Gemv, RejectsIntegerWeights) {
   std::vector<float> x(4), y(4);
   std::vector<int32_t> w(16);
