@@ -2,10 +2,10 @@
 // measured in the same run: decode (batch 1, one token at a time) tokens/s vs the memory-
 // bandwidth bound (bytes of weights read per token / measured read bandwidth; decode is the best
 // of 5 rounds, the bandwidth the best pass over the run, one right before each round), and
-// prefill tokens/s vs the measured sgemm FLOP/s (2 * matrix params FLOPs per token).
+// prefill tokens/s (best of 4) vs the measured sgemm FLOP/s (2 * matrix params FLOPs per token).
 //   bench_decode_cpu [--layers 12] [--embd 768] [--vocab 65536] [--threads 2] [--decode 32]
 //                    [--prefill 512] [--model FILE]   (default: random weights, L12-D768 V65536)
-//                    [--dtype fp32|bf16|both]  (default both)
+//                    [--dtype fp32|bf16|both]  (default both) [--max_rows 256] (tokens per pass)
 //                    [--save FILE]  write the random model in bf16 (.pth / .safetensors) and exit
 #include <immintrin.h>
 #include <omp.h>
@@ -29,7 +29,7 @@
 using namespace rwkv;
 using namespace rwkv::bench;
 int main(int argc, char** argv) {
-  int L = 12, C = 768, V = 65536, threads = 2, n_decode = 32, n_prefill = 512;
+  int L = 12, C = 768, V = 65536, threads = 2, n_decode = 32, n_prefill = 512, max_rows = 256;
   std::string model, save, dtypes = "both";
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
     else if (a == "--threads") threads = v;
     else if (a == "--decode") n_decode = v;
     else if (a == "--prefill") n_prefill = v;
+    else if (a == "--max_rows") max_rows = v;
     else if (a == "--model") model = argv[i + 1];
     else if (a == "--save") save = argv[i + 1];
     else if (a == "--dtype") dtypes = argv[i + 1];
@@ -67,7 +68,7 @@ int main(int argc, char** argv) {
     auto e = Engine::from_state_dict(base, model.empty() ? "random" : model, o);
     const ModelConfig& c = e->config();
     StatePool pool = e->make_pool(1);
-    Workspace ws;
+    Workspace ws(max_rows);
     const float* logits = nullptr;  // (V) of the last token fed
     auto feed = [&](const int32_t* t, int n) {
       BatchEntry b{0, {t, size_t(n)}, Logits::Last};
@@ -89,9 +90,14 @@ int main(int argc, char** argv) {
     feed(toks.data(), std::min(n_prefill, 16));  // warm-up
     pool.zero(0);
     flops_peak = std::max(flops_peak, measure_sgemm(Tg, C));
-    auto t0 = Clock::now();
-    feed(toks.data(), n_prefill);
-    double pf = n_prefill / secs(t0);
+    double pf = 0;  // best of 4: the first pays for touching new scratch memory
+    Clock::time_point t0;
+    for (int rep = 0; rep < 4; rep++) {
+      pool.zero(0);
+      t0 = Clock::now();
+      feed(toks.data(), n_prefill);
+      pf = std::max(pf, n_prefill / secs(t0));
+    }
     // decode: best of 5 rounds of n_decode tokens (the machine's neighbours come and go)
     int32_t tok = 1;
     for (int i = 0; i < 3; i++) feed(&tok, 1);

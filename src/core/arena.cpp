@@ -7,13 +7,17 @@ namespace rwkv {
 
 float* Arena::floats(size_t n) {
   n = (n + 15) / 16 * 16;  // keep every span 64-byte aligned
-  if (blocks_.empty() || used_ + n > blocks_.back().bytes() / sizeof(float)) {
-    const size_t prev = blocks_.empty() ? 0 : blocks_.back().bytes() / sizeof(float);
-    const size_t want = std::max(n, std::max<size_t>(prev, size_t(1) << 16));
-    blocks_.emplace_back(*alloc_, want * sizeof(float));
+  // the next kept block with room (the rest of a block that cannot take n is skipped)
+  while (cur_ < blocks_.size() && used_ + n > blocks_[cur_].bytes() / sizeof(float)) {
+    cur_++;
     used_ = 0;
   }
-  float* p = blocks_.back().as<float>() + used_;
+  if (cur_ == blocks_.size()) {  // none: a new block, at least as large as all before it
+    const size_t held = capacity_bytes() / sizeof(float);
+    blocks_.emplace_back(*alloc_, std::max(n, std::max(held, size_t(1) << 18)) * sizeof(float));
+    used_ = 0;
+  }
+  float* p = blocks_[cur_].as<float>() + used_;
   used_ += n;
   total_ += n;
   peak_ = std::max(peak_, total_ * sizeof(float));
@@ -21,12 +25,7 @@ float* Arena::floats(size_t n) {
 }
 
 void Arena::reset() {
-  if (blocks_.size() > 1) {  // merge: next time everything fits in one block
-    size_t all = 0;
-    for (auto& b : blocks_) all += b.bytes();
-    blocks_.clear();
-    blocks_.emplace_back(*alloc_, all);
-  }
+  cur_ = 0;
   used_ = 0;
   total_ = 0;
 }

@@ -1,7 +1,8 @@
 // arena.h — scratch memory for one forward call: bump allocation of fp32 spans (64-byte
-// aligned) from blocks of an Allocator. reset() rewinds; after a call that needed several
-// blocks, the next reset() merges them into one, so a steady workload allocates nothing.
-// Pointers stay valid until reset(). Owned by the caller (engine Workspace): not thread-safe.
+// aligned) from blocks of an Allocator. reset() rewinds to the first block; the blocks are
+// kept and filled again in order, so a repeated workload allocates (and page-faults) nothing
+// after its first call. Pointers stay valid until reset(). Owned by the caller (engine
+// Workspace): not thread-safe.
 #pragma once
 #include <cstddef>
 #include <vector>
@@ -29,7 +30,8 @@ class Arena {
  private:
   Allocator* alloc_;
   std::vector<Buffer> blocks_;
-  size_t used_ = 0;      // floats used in blocks_.back()
+  size_t cur_ = 0;       // block being filled
+  size_t used_ = 0;      // floats used in blocks_[cur_]
   size_t total_ = 0;     // floats used in all blocks since reset()
   size_t peak_ = 0;      // bytes
 };

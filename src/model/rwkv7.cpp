@@ -70,6 +70,10 @@ void Rwkv7Model::bind(const std::string& source) {
     if (t->numel() != n || (t->shape != s.shape && s.shape.size() != 3))
       fail("model", "{}: '{}' has shape {}, expected {}", source, s.name, shape_str(t->shape), shape_str(s.shape));
     const bool big = is_big_matrix(s.name);
+    if (s.name == "emb.weight" || s.name == "head.weight") {  // read as stored by BlockModel (io_)
+      ptrs.push_back(nullptr);
+      continue;
+    }
     if (t->dtype == DType::F32) {
       ptrs.push_back(t->ptr<float>());
       if (big) stored.back() = {t->data, t->dtype};  // also read in place
