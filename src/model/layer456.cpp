@@ -16,12 +16,6 @@ namespace rwkv {
 namespace {
 constexpr float kLnEps = 1e-5f, kLnxEps = 64e-5f;
 
-Shape squeezed(const Shape& s) {
-  Shape r;
-  for (int64_t d : s)
-    if (d != 1) r.push_back(d);
-  return r;
-}
 }  // namespace
 
 TableReader::TableReader(WeightStore& w, ParamTable table, const char* arch) : w_(w), table_(std::move(table)) {
@@ -34,7 +28,7 @@ TableReader::TableReader(WeightStore& w, ParamTable table, const char* arch) : w
       if (s.optional) continue;
       fail("model", "{}: missing tensor '{}' (RWKV {})", w_.source(), s.name, arch);
     }
-    if (squeezed(t->shape) != squeezed(s.shape))
+    if (shape_squeezed(t->shape) != shape_squeezed(s.shape))
       fail("model", "{}: tensor '{}' has shape {}, expected {}", w_.source(), s.name, shape_str(t->shape),
            shape_str(s.shape));
   }

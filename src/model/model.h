@@ -82,6 +82,17 @@ class BlockModel : public Model {
   ModelIo io_;
 };
 
+// A BlockModel whose blocks are one weight struct per layer (RWKV-4/5/6); the version's
+// constructor fills layers_.
+template <class Layer>
+class LayerStack : public BlockModel {
+ protected:
+  LayerStack(StateDict sd, const ModelConfig& cfg, const std::string& source) : BlockModel(std::move(sd), source) {
+    cfg_ = cfg;
+  }
+  std::vector<Layer> layers_;
+};
+
 // A loaded model of any supported version (architecture from detect_config). `source` names the
 // file in errors. Throws "[model] <source>: ..." for an unsupported architecture or a bad tensor.
 std::unique_ptr<Model> make_model(StateDict sd, const std::string& source);

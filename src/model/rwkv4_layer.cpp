@@ -34,17 +34,14 @@ struct Rwkv4Layer {
   ChannelMix456 ffn;
 };
 
-class Rwkv4 final : public BlockModel {
- public:
+// The model: BlockModel's embedding and head around the RWKV-4 layers.
+struct Rwkv4 final : LayerStack<Rwkv4Layer> {
   Rwkv4(StateDict sd, const ModelConfig& cfg, const std::string& source);
   void forward_blocks(float* x, int64_t M, std::span<const SeqRun> runs, Arena& scratch) const override;
-
- private:
-  std::vector<Rwkv4Layer> layers_;
 };
 
-Rwkv4::Rwkv4(StateDict sd, const ModelConfig& cfg, const std::string& source) : BlockModel(std::move(sd), source) {
-  cfg_ = cfg;
+Rwkv4::Rwkv4(StateDict sd, const ModelConfig& cfg, const std::string& source)
+    : LayerStack(std::move(sd), cfg, source) {
   TableReader r(w_, rwkv4_params(cfg), arch_name(cfg.arch));
   load_io();
   const int C = cfg.n_embd, A = cfg.dim_att;

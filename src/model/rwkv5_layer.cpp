@@ -22,11 +22,6 @@ namespace rwkv {
 
 namespace {
 
-struct Rwkv5Layer : WkvLayer56 {
-  std::vector<float> mu_k, mu_v, mu_r, mu_g;  // (C) 1 - time_mix_*; mu_g empty without gate
-  std::vector<float> decay, first;            // (A) exp(-exp(time_decay)), u
-};
-
 // A per-head (H) or per-channel (H, N) tensor of the table as (H*N) values.
 std::vector<float> per_channel(TableReader& r, const std::string& name, int H, int N, bool per_head) {
   const float* p = r.vec(name);
@@ -36,17 +31,18 @@ std::vector<float> per_channel(TableReader& r, const std::string& name, int H, i
   return out;
 }
 
-class Rwkv5 final : public BlockModel {
- public:
-  Rwkv5(StateDict sd, const ModelConfig& cfg, const std::string& source);
-  void forward_blocks(float* x, int64_t M, std::span<const SeqRun> runs, Arena& scratch) const override;
-
- private:
-  std::vector<Rwkv5Layer> layers_;
+struct Rwkv5Layer : WkvLayer56 {
+  std::vector<float> mu_k, mu_v, mu_r, mu_g;  // (C) 1 - time_mix_*; mu_g empty without gate
+  std::vector<float> decay, first;            // (A) exp(-exp(time_decay)), u
 };
 
-Rwkv5::Rwkv5(StateDict sd, const ModelConfig& cfg, const std::string& source) : BlockModel(std::move(sd), source) {
-  cfg_ = cfg;
+struct Rwkv5 final : LayerStack<Rwkv5Layer> {
+  Rwkv5(StateDict sd, const ModelConfig& cfg, const std::string& source);
+  void forward_blocks(float* x, int64_t M, std::span<const SeqRun> runs, Arena& scratch) const override;
+};
+
+Rwkv5::Rwkv5(StateDict sd, const ModelConfig& cfg, const std::string& source)
+    : LayerStack(std::move(sd), cfg, source) {
   check_heads(cfg, source, "blocks.0.att.time_decay");
   const int H = cfg.n_head, N = cfg.head_size;
   const bool time_first = !w_.has("blocks.0.att.time_faaaa") && w_.has("blocks.0.att.time_first");

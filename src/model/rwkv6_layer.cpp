@@ -36,18 +36,14 @@ struct Rwkv6Layer : WkvLayer56 {
   const float* first = nullptr;                          // (A) time_faaaa
 };
 
-class Rwkv6 final : public BlockModel {
- public:
+struct Rwkv6 final : LayerStack<Rwkv6Layer> {
   Rwkv6(StateDict sd, const ModelConfig& cfg, const std::string& source);
   void forward_blocks(float* x, int64_t M, std::span<const SeqRun> runs, Arena& scratch) const override;
-
- private:
-  std::vector<Rwkv6Layer> layers_;
   int D_ = 0;  // time_maa LoRA rank
 };
 
-Rwkv6::Rwkv6(StateDict sd, const ModelConfig& cfg, const std::string& source) : BlockModel(std::move(sd), source) {
-  cfg_ = cfg;
+Rwkv6::Rwkv6(StateDict sd, const ModelConfig& cfg, const std::string& source)
+    : LayerStack(std::move(sd), cfg, source) {
   check_heads(cfg, source, "blocks.0.att.time_faaaa");
   const Tensor& w1 = w_.at("blocks.0.att.time_maa_w1");
   if (w1.dim() != 2 || w1.shape[1] % kMixes != 0)

@@ -5,12 +5,6 @@
 
 namespace rwkv {
 
-static Shape squeeze(const Shape& s) {
-  Shape r;
-  for (auto d : s)
-    if (d != 1) r.push_back(d);
-  return r;
-}
 
 const Tensor& WeightStore::at(const std::string& name) const {
   const Tensor* t = sd_.find(name);
@@ -25,7 +19,7 @@ const Tensor& WeightStore::keep(Tensor t) {
 
 const float* WeightStore::vec(const std::string& name, const Shape& shape) {
   const Tensor& t = at(name);
-  if (squeeze(t.shape) != squeeze(shape))
+  if (shape_squeezed(t.shape) != shape_squeezed(shape))
     fail("model", "{}: tensor '{}' has shape {}, expected {}", source_, name, shape_str(t.shape), shape_str(shape));
   if (t.dtype == DType::F32) return t.ptr<float>();
   if (t.dtype != DType::BF16 && t.dtype != DType::F16 && t.dtype != DType::F64)
@@ -35,7 +29,7 @@ const float* WeightStore::vec(const std::string& name, const Shape& shape) {
 
 WeightMat WeightStore::mat(const std::string& name, int64_t rows, int64_t cols) {
   const Tensor& t = at(name);
-  if (squeeze(t.shape) != squeeze(Shape{rows, cols}))
+  if (shape_squeezed(t.shape) != shape_squeezed(Shape{rows, cols}))
     fail("model", "{}: tensor '{}' has shape {}, expected {}", source_, name, shape_str(t.shape),
          shape_str(Shape{rows, cols}));
   WeightMat m{t.data, t.dtype, rows, cols};

@@ -7,14 +7,6 @@
 
 namespace rwkv::train {
 
-namespace {
-Shape squeeze(const Shape& s) {
-  Shape o;
-  for (auto d : s)
-    if (d != 1) o.push_back(d);
-  return o;
-}
-}  // namespace
 
 void check_state_dict(StateDict& sd, const NamedShapes& expected, const std::string& source, bool load_partial,
                       const std::function<StateDict()>& init_fn) {
@@ -32,7 +24,7 @@ void check_state_dict(StateDict& sd, const NamedShapes& expected, const std::str
       sd.set(name, init.at(name));
       continue;
     }
-    if (t->shape != shape && squeeze(t->shape) != squeeze(shape))
+    if (t->shape != shape && shape_squeezed(t->shape) != shape_squeezed(shape))
       fail("train", "{}: tensor '{}' has shape {} but the flags (--n_layer/--n_embd/--vocab_size/--head_size) "
                     "describe {}: a checkpoint of another shape", source, name, shape_str(t->shape), shape_str(shape));
     if (t->dtype != DType::F32 && t->dtype != DType::BF16 && t->dtype != DType::F16 && t->dtype != DType::F64)
