@@ -152,6 +152,7 @@ TEST(Model456, TimeStateIsTheStartState) {
     Tensor ts = Tensor::zeros(DType::F32, {H, N, N});
     for (int64_t e = 0; e < ts.numel(); e++) ts.ptr<float>()[e] = 0.001f * float(e % 97);
     sd.set("blocks.1.att.time_state", ts);
+    EXPECT_EQ(detect_config(sd, "tuned").arch, cfg.arch);  // a state-tuned file is a model of its version
     auto m = make(v, std::move(sd), cfg);
     const StateLayout& L = m->state_layout();
     const StatePart* w1 = L.find("state.1.wkv");

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "model/params456.h"
 #include "model/rwkv7_params.h"
 
 namespace rwkv {
@@ -25,36 +26,40 @@ const char* arch_name(Arch a) {
 
 namespace {
 
-// Per-block parameter names (after "blocks.N.") of each layout.
-const std::set<std::string> kBlockCommon = {"ln1.weight", "ln1.bias", "ln2.weight", "ln2.bias", "ln0.weight", "ln0.bias"};
-const std::set<std::string> kV4 = {
-    "att.time_mix_k", "att.time_mix_v", "att.time_mix_r", "att.time_decay", "att.time_first", "att.key.weight",
-    "att.value.weight", "att.receptance.weight", "att.output.weight", "ffn.time_mix_k", "ffn.time_mix_r",
-    "ffn.key.weight", "ffn.receptance.weight", "ffn.value.weight"};
-const std::set<std::string> kV5Extra = {"att.time_faaaa", "att.ln_x.weight", "att.ln_x.bias", "att.time_mix_g", "att.gate.weight"};
-const std::set<std::string> kV6 = {
-    "att.time_maa_x", "att.time_maa_w", "att.time_maa_k", "att.time_maa_v", "att.time_maa_r", "att.time_maa_g",
-    "att.time_maa_w1", "att.time_maa_w2", "att.time_decay", "att.time_decay_w1", "att.time_decay_w2",
-    "att.time_faaaa", "att.receptance.weight", "att.key.weight", "att.value.weight", "att.output.weight",
-    "att.gate.weight", "att.ln_x.weight", "att.ln_x.bias", "ffn.time_maa_k", "ffn.time_maa_r", "ffn.key.weight",
-    "ffn.receptance.weight", "ffn.value.weight"};
-const std::set<std::string> kV7 = {
-    "att.x_r", "att.x_w", "att.x_k", "att.x_v", "att.x_a", "att.x_g", "att.w0", "att.w1", "att.w2", "att.a0",
-    "att.a1", "att.a2", "att.v0", "att.v1", "att.v2", "att.g1", "att.g2", "att.k_k", "att.k_a", "att.r_k",
-    "att.receptance.weight", "att.key.weight", "att.value.weight", "att.output.weight", "att.ln_x.weight",
-    "att.ln_x.bias", "ffn.x_k", "ffn.key.weight", "ffn.value.weight"};
+// Per-block parameter names (after "blocks.N.") of each layout, from the version's parameter
+// table (model/<v>_params) for a one-layer model: the tables are the only lists of names.
+std::set<std::string> block_names(const ParamTable& t) {
+  std::set<std::string> r;
+  for (auto& p : t)
+    if (p.name.rfind("blocks.0.", 0) == 0) r.insert(p.name.substr(9));
+  return r;
+}
+
+const std::set<std::string>& layout_names(Arch a) {
+  static const std::map<Arch, std::set<std::string>> names = [] {
+    ModelConfig c;  // sizes do not matter for names
+    c.n_layer = 1, c.n_embd = 64, c.vocab_size = 16, c.n_head = 1, c.head_size = 64, c.dim_att = 64;
+    c.dim_ffn = 256, c.d_decay = c.d_aaa = c.d_mv = c.d_gate = 32;
+    std::map<Arch, std::set<std::string>> m;
+    for (Arch x : {Arch::RWKV4, Arch::RWKV5, Arch::RWKV5_1, Arch::RWKV5_2, Arch::RWKV6, Arch::RWKV7}) {
+      c.arch = x;
+      switch (x) {
+        case Arch::RWKV4: m[x] = block_names(rwkv4_params(c)); break;
+        case Arch::RWKV6: m[x] = block_names(rwkv6_params(c)); break;
+        case Arch::RWKV7: m[x] = block_names(rwkv7_param_specs(c)); break;
+        default:  // x050 / x051 / x052, with the bonus named time_faaaa or time_first
+          m[x] = block_names(rwkv5_params(c, false));
+          for (auto& n : block_names(rwkv5_params(c, true))) m[x].insert(n);
+      }
+    }
+    return m;
+  }();
+  return names.at(a);
+}
+
 const std::set<std::string> kTop = {"emb.weight", "head.weight", "ln_out.weight", "ln_out.bias"};
 
-bool in_layout(Arch a, const std::string& sub) {
-  if (kBlockCommon.count(sub)) return true;
-  switch (a) {
-    case Arch::RWKV4: return kV4.count(sub) > 0;
-    case Arch::RWKV5: case Arch::RWKV5_1: case Arch::RWKV5_2: return kV4.count(sub) || kV5Extra.count(sub);
-    case Arch::RWKV6: return kV6.count(sub) > 0;
-    case Arch::RWKV7: return kV7.count(sub) > 0;
-  }
-  return false;
-}
+bool in_layout(Arch a, const std::string& sub) { return layout_names(a).count(sub) > 0; }
 
 // "blocks.12.att.x_r" -> (12, "att.x_r"); -1 when not a block key.
 int split_block(const std::string& k, std::string* sub) {
@@ -116,7 +121,7 @@ ModelConfig detect_config(const StateDict& sd, const std::string& src) {
     }
     n_layer = std::max(n_layer, layer + 1);
     if (in_layout(c.arch, sub)) continue;
-    for (Arch other : {Arch::RWKV7, Arch::RWKV6, Arch::RWKV5_2, Arch::RWKV4})
+    for (Arch other : {Arch::RWKV7, Arch::RWKV6, Arch::RWKV5_2, Arch::RWKV5_1, Arch::RWKV4})
       if (in_layout(other, sub))
         fail("model", "{}: mixed layout: key '{}' belongs to an {} model, but '{}' makes this an {} model", src, k,
              arch_name(other), c.arch_key.empty() ? "the other keys" : c.arch_key, arch_name(c.arch));
