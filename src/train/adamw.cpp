@@ -4,14 +4,16 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "model/param_table.h"
 
 namespace rwkv::train {
 
 ParamGroup param_group(const std::string& name, const Shape& shape, double weight_decay) {
-  if (name.find("att.w0") != std::string::npos) return ParamGroup::Lr2x;
-  int squeezed = 0;
-  for (int64_t d : shape) squeezed += d != 1;
-  if (squeezed >= 2 && weight_decay > 0 && name.find(".weight") != std::string::npos) return ParamGroup::Decay;
+  switch (param_group_of(name, shape)) {  // the model's table rule (model/param_table.h)
+    case rwkv::ParamGroup::Lr2x: return ParamGroup::Lr2x;
+    case rwkv::ParamGroup::Decay: return weight_decay > 0 ? ParamGroup::Decay : ParamGroup::Lr1x;
+    case rwkv::ParamGroup::Plain: break;
+  }
   return ParamGroup::Lr1x;
 }
 
