@@ -1,6 +1,8 @@
 // tensor.cpp — Tensor allocation, dtype conversion, StateDict lookup.
 #include "core/tensor.h"
 
+#include "core/allocator.h"
+
 #include <cstdlib>
 #include <cstring>
 
@@ -32,10 +34,10 @@ Tensor Tensor::empty(DType t, Shape s) {
   Tensor r;
   r.dtype = t;
   r.shape = std::move(s);
-  size_t n = std::max<size_t>(r.nbytes(), 1);
-  void* p = std::aligned_alloc(64, (n + 63) / 64 * 64);
-  if (!p) fail("tensor", "out of memory allocating {} bytes", n);
-  r.owner = std::shared_ptr<void>(p, std::free);
+  const size_t n = std::max<size_t>(r.nbytes(), 1);
+  Allocator& a = cpu_allocator();  // host tensors: the one CPU allocator (core/allocator.h)
+  void* p = a.allocate(n);
+  r.owner = std::shared_ptr<void>(p, [&a, n](void* q) { a.deallocate(q, n); });
   r.data = p;
   return r;
 }

@@ -160,14 +160,18 @@ void rwkv7_layer_forward(const Rwkv7LayerParams& w, const Rwkv7LayerActs& a, con
   tmix_kk_forward(a.k2, a.na, a.kka, a.kk, a.kk_nrm, a.k, w.k_k, a.a, w.k_a, M, H, N);
   if (seqs.empty()) {
     wkv7_forward(a.y, nullptr, a.ckpt, a.r, a.decay, a.k2, a.v, a.na, a.kka, nullptr, B, T, H, N);
-  } else {  // per sequence on its state; many sequences: one thread each
+  } else {  // per sequence on its state
     const int64_t HN = int64_t(H) * N;
-#pragma omp parallel for schedule(dynamic, 1) if (seqs.size() > 1)
-    for (size_t i = 0; i < seqs.size(); i++) {
-      const Rwkv7SeqState& q = seqs[i];
+    auto one = [&](const Rwkv7SeqState& q) {
       const int64_t o = q.row0 * HN;
       wkv7_forward(a.y + o, q.wkv, nullptr, a.r + o, a.decay + o, a.k2 + o, a.v + o, a.na + o, a.kka + o, q.wkv, 1,
                    int(q.n), H, N);
+    };
+    if (seqs.size() == 1) {
+      one(seqs[0]);  // the op's own threads over heads (inside a parallel region it would get one)
+    } else {
+#pragma omp parallel for schedule(dynamic, 1)
+      for (size_t i = 0; i < seqs.size(); i++) one(seqs[i]);  // one thread per sequence
     }
   }
   tmix_out_forward(a.zg, a.z, a.gn_mean, a.gn_rstd, a.bonus, a.y, a.r, a.k2, a.v, w.r_k, w.ln_x_w,
