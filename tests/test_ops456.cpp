@@ -15,12 +15,7 @@ using Vec = std::vector<float>;
 
 namespace {
 
-Vec rnd(size_t n, std::mt19937& g, float lo = -1.f, float hi = 1.f) {
-  std::uniform_real_distribution<float> u(lo, hi);
-  Vec v(n);
-  for (auto& x : v) x = u(g);
-  return v;
-}
+using rwkv::test::rnd;
 
 TEST(Ops456, SiluForwardAndBackward) {
   std::mt19937 g(1);

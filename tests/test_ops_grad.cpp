@@ -24,12 +24,7 @@ using Vec = std::vector<float>;
 
 namespace {
 
-Vec rnd(size_t n, std::mt19937& g, float lo = -1.f, float hi = 1.f) {
-  std::uniform_real_distribution<float> u(lo, hi);
-  Vec v(n);
-  for (auto& x : v) x = u(g);
-  return v;
-}
+using rwkv::test::rnd;
 
 double dotd(const Vec& a, const Vec& b) {
   double s = 0;

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -86,6 +87,14 @@ inline constexpr Tol fd_model{2e-4, 2e-2};
 inline constexpr Tol bf16_orthogonal{1e-2, 0};
 inline constexpr Tol init_moments{0, 5e-2};
 }  // namespace tol
+
+// n values uniform in [lo, hi).
+inline std::vector<float> rnd(size_t n, std::mt19937& g, float lo = -1.f, float hi = 1.f) {
+  std::uniform_real_distribution<float> u(lo, hi);
+  std::vector<float> v(n);
+  for (auto& x : v) x = u(g);
+  return v;
+}
 
 // Max over elements of |got-ref| - (abs + rel*|ref|); <= 0 means within tolerance.
 double tol_excess(const std::vector<float>& got, const std::vector<float>& ref, Tol t);

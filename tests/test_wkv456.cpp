@@ -17,12 +17,7 @@ using Vec = std::vector<float>;
 
 namespace {
 
-Vec rnd(size_t n, std::mt19937& g, float lo, float hi) {
-  std::uniform_real_distribution<float> u(lo, hi);
-  Vec v(n);
-  for (auto& x : v) x = u(g);
-  return v;
-}
+using rwkv::test::rnd;
 
 // ---- WKV-4 ----
 
