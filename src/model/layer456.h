@@ -54,13 +54,6 @@ struct Proj {
 // one gemv_batch, i.e. one parallel region for all of them.
 void project(std::span<const Proj> jobs, int64_t M);
 
-// Calls f(run) for each run of the batch: one sequence per thread when there are several.
-template <class F>
-void for_each_run(std::span<const SeqRun> runs, F&& f) {
-#pragma omp parallel for schedule(dynamic, 1) if (runs.size() > 1)
-  for (size_t i = 0; i < runs.size(); i++) f(runs[i]);
-}
-
 // The channel mix of RWKV-4/5/6, on x (M, C) in place:
 //   xx = ln2(x); kx = xx + (shift(xx) - xx) * mu_k; rx = the same with mu_r
 //   x += sigmoid(W_r · rx) * W_v · relu(W_k · kx)^2

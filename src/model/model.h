@@ -24,6 +24,17 @@ struct SeqRun {
   float* state = nullptr;
 };
 
+// Calls f(seq) for each sequence of a batch (SeqRun, or a version's per-layer view of one):
+// several run one sequence per thread; a single one runs on the calling thread outside any
+// parallel region, so the op it calls keeps its own threads (inside a region, even an if(false)
+// one, a nested region gets a team of one).
+template <class Seq, class F>
+void for_each_seq(std::span<const Seq> seqs, F&& f) {
+  if (seqs.size() == 1) return f(seqs[0]);
+#pragma omp parallel for schedule(dynamic, 1)
+  for (size_t i = 0; i < seqs.size(); i++) f(seqs[i]);
+}
+
 // One named tensor of a state slot, e.g. "state.3.wkv" (H, N, N) at `offset` floats.
 struct StatePart {
   std::string name;

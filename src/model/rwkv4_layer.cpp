@@ -93,7 +93,7 @@ void Rwkv4::forward_blocks(float* x, int64_t M, std::span<const SeqRun> runs, Ar
     const Proj proj[3] = {{r, rx, &l.receptance}, {k, kx, &l.key}, {v, vx, &l.value}};
     project(proj, M);
     act_forward(r, r, MA, Act::Sigmoid);
-    for_each_run(runs, [&](const SeqRun& q) {
+    for_each_seq(runs, [&](const SeqRun& q) {
       const int64_t o = q.row0 * A;
       wkv4_forward(y + o, r + o, k + o, v + o, l.decay.data(), l.first, q.state + l.off_aa, q.state + l.off_bb,
                    q.state + l.off_pp, int(q.n), A);

@@ -86,7 +86,7 @@ void Rwkv5::forward_blocks(float* x, int64_t M, std::span<const SeqRun> runs, Ar
                           {g, in + 3 * MC, &l.gate}};
     project(std::span(proj, gate ? 4 : 3), M);
     if (gate) act_forward(g, g, MA, Act::Silu);
-    for_each_run(runs, [&](const SeqRun& q) {
+    for_each_seq(runs, [&](const SeqRun& q) {
       const int64_t o = q.row0 * A;
       wkv5_forward(y + o, q.state + l.off_wkv, r + o, k + o, v + o, l.decay.data(), l.first.data(), int(q.n), H, N);
     });

@@ -102,7 +102,7 @@ void Rwkv6::forward_blocks(float* x, int64_t M, std::span<const SeqRun> runs, Ar
     act_forward(hw, hw, M * Dw, Act::Tanh);
     matmul_plain_forward(w, hw, l.decay_w2, M, Dw, A);
     wkv6_decay_forward(w, w, l.time_decay, M, A);
-    for_each_run(runs, [&](const SeqRun& q) {
+    for_each_seq(runs, [&](const SeqRun& q) {
       const int64_t o = q.row0 * A;
       wkv6_forward(y + o, q.state + l.off_wkv, r + o, k + o, v + o, w + o, l.first, int(q.n), H, N);
     });

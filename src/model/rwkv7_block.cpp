@@ -4,6 +4,7 @@
 
 #include <cstring>
 
+#include "model/model.h"
 #include "ops/activation.h"
 #include "ops/gemv.h"
 #include "ops/layernorm.h"
@@ -167,12 +168,7 @@ void rwkv7_layer_forward(const Rwkv7LayerParams& w, const Rwkv7LayerActs& a, con
       wkv7_forward(a.y + o, q.wkv, nullptr, a.r + o, a.decay + o, a.k2 + o, a.v + o, a.na + o, a.kka + o, q.wkv, 1,
                    int(q.n), H, N);
     };
-    if (seqs.size() == 1) {
-      one(seqs[0]);  // the op's own threads over heads (inside a parallel region it would get one)
-    } else {
-#pragma omp parallel for schedule(dynamic, 1)
-      for (size_t i = 0; i < seqs.size(); i++) one(seqs[i]);  // one thread per sequence
-    }
+    for_each_seq(seqs, one);
   }
   tmix_out_forward(a.zg, a.z, a.gn_mean, a.gn_rstd, a.bonus, a.y, a.r, a.k2, a.v, w.r_k, w.ln_x_w,
                    w.ln_x_b, a.g, M, H, N);
