@@ -10,6 +10,8 @@
 
 #include <algorithm>
 
+#include "ops/cpu/simd_widen.h"
+
 namespace rwkv {
 
 namespace {
@@ -18,13 +20,8 @@ namespace {
 constexpr int kLanes = 16, kTm = 2, kTn = 8;  // x rows, W rows per tile (bench_gemm_rows: 2x8 beats 4x4)
 template <typename T>
 inline __m512 load_w(const T* p) {
-  if constexpr (sizeof(T) == 4) {
-    return _mm512_loadu_ps(reinterpret_cast<const float*>(p));
-  } else {
-    __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
-    if constexpr (T::bf16) return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
-    return _mm512_cvtph_ps(h);
-  }
+  if constexpr (sizeof(T) == 4) return simd::load16(reinterpret_cast<const float*>(p));
+  else return simd::load16(reinterpret_cast<const uint16_t*>(p), T::bf16 ? DType::BF16 : DType::F16);
 }
 using Vec = __m512;
 inline Vec vzero() { return _mm512_setzero_ps(); }
@@ -35,13 +32,8 @@ inline float vsum(Vec v) { return _mm512_reduce_add_ps(v); }
 constexpr int kLanes = 8, kTm = 2, kTn = 4;
 template <typename T>
 inline __m256 load_w(const T* p) {
-  if constexpr (sizeof(T) == 4) {
-    return _mm256_loadu_ps(reinterpret_cast<const float*>(p));
-  } else {
-    __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    if constexpr (T::bf16) return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
-    return _mm256_cvtph_ps(h);
-  }
+  if constexpr (sizeof(T) == 4) return simd::load8(reinterpret_cast<const float*>(p));
+  else return simd::load8(reinterpret_cast<const uint16_t*>(p), T::bf16 ? DType::BF16 : DType::F16);
 }
 using Vec = __m256;
 inline Vec vzero() { return _mm256_setzero_ps(); }

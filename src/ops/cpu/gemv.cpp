@@ -14,25 +14,16 @@
 
 #include "core/error.h"
 #include "ops/cpu/sgemm.h"
+#include "ops/cpu/simd_widen.h"
 #include "ops/gemm_rows.h"
 
 namespace rwkv {
 namespace {
 
-#if defined(__AVX512F__)
-inline __m512 load16(const float* p) { return _mm512_loadu_ps(p); }
-inline __m512 load16(const uint16_t* p, DType dt) {
-  __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
-  if (dt == DType::BF16) return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
-  return _mm512_cvtph_ps(h);
-}
+#if defined(__AVX512F__)  // ops/cpu/simd_widen.h
+using simd::load16;
 #elif defined(__AVX2__) && defined(__F16C__) && defined(__FMA__)
-inline __m256 load8(const float* p) { return _mm256_loadu_ps(p); }
-inline __m256 load8(const uint16_t* p, DType dt) {
-  __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-  if (dt == DType::BF16) return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
-  return _mm256_cvtph_ps(h);
-}
+using simd::load8;
 #endif
 
 // The same columns of the next 4-row group (rows w0 + 4K .. w0 + 7K): started one group ahead,
