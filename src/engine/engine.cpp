@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "io/model_file.h"
+#include "ops/row_invariant.h"
 
 namespace rwkv {
 
@@ -40,7 +41,9 @@ std::unique_ptr<Engine> Engine::from_state_dict(StateDict sd, const std::string&
       fail("engine", "{}: --dtype must be fp32, bf16 or fp16, got {}", source, dtype_name(dt));
     sd = convert_float_tensors(std::move(sd), dt);
   }
-  return std::make_unique<Engine>(make_model(std::move(sd), source));
+  auto e = std::make_unique<Engine>(make_model(std::move(sd), source));
+  e->row_invariant_ = opt.row_invariant;
+  return e;
 }
 
 std::unique_ptr<Engine> Engine::load(const std::string& path, const EngineOptions& opt) {
@@ -82,6 +85,7 @@ void Engine::forward(std::span<const BatchEntry> batch, StatePool& pool, Workspa
   float* logits = ws.logits_.as<float>();
 
   // ---- passes of at most max_rows rows ----
+  const RowInvariantScope row_invariant(row_invariant_);
   const int64_t cap = ws.max_rows();
   ws.done_.assign(n, 0);
   std::vector<SeqRun>& runs = ws.runs_;

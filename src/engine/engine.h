@@ -23,6 +23,10 @@ struct EngineOptions {
   // Convert floating-point weights at load (fp32 / bf16 / fp16). Unset: keep them as stored in
   // the file (zero-copy mmap where the file allows); compute is fp32 either way.
   std::optional<DType> dtype;
+  // Every row's numbers independent of the batch it rides in and of the thread count
+  // (ops/row_invariant.h): a sequence gives bit-identical logits alone or among others, in any
+  // chunking. Evaluation sets it; big batches run slower (no sgemm).
+  bool row_invariant = false;
 };
 
 class Engine {
@@ -37,6 +41,7 @@ class Engine {
   const ModelConfig& config() const { return model_->config(); }
   int vocab_size() const { return config().vocab_size; }
   const StateLayout& state_layout() const { return model_->state_layout(); }
+  bool row_invariant() const { return row_invariant_; }
   StatePool make_pool(int n_slots) const { return StatePool(state_layout(), n_slots, cpu_allocator(), id_); }
 
   // Runs every entry's tokens from its slot's state (updated in place). Logits land in `ws`
@@ -46,6 +51,7 @@ class Engine {
 
  private:
   std::unique_ptr<Model> model_;
+  bool row_invariant_ = false;
   std::string id_;  // model identity (arch and sizes), given to the pools it makes
 };
 

@@ -8,6 +8,7 @@
 #include "ops/activation.h"
 #include "ops/elementwise.h"
 #include "ops/gemv.h"
+#include "ops/row_invariant.h"
 #include "ops/layernorm.h"
 #include "ops/token_shift.h"
 
@@ -69,7 +70,7 @@ void ln_shift(float* xx, float* d, const float* x, const float* w, const float* 
 
 void project(std::span<const Proj> jobs, int64_t M) {
   constexpr size_t kMax = 8;
-  if (M == 1 && jobs.size() <= kMax) {
+  if (M == 1 && jobs.size() <= kMax && !row_invariant_products()) {
     GemvJob g[kMax];
     for (size_t i = 0; i < jobs.size(); i++) {
       const WeightMat& W = *jobs[i].W;

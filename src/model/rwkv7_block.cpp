@@ -10,6 +10,7 @@
 #include "ops/layernorm.h"
 #include "ops/lora.h"
 #include "ops/matmul.h"
+#include "ops/row_invariant.h"
 #include "ops/tmix_kk.h"
 #include "ops/tmix_out.h"
 #include "ops/token_shift.h"
@@ -138,7 +139,7 @@ void rwkv7_layer_forward(const Rwkv7LayerParams& w, const Rwkv7LayerActs& a, con
   mix_forward(a.xa, a.ln1, a.xx, w.x_a, M, C);
   mix_forward(a.xg, a.ln1, a.xx, w.x_g, M, C);
   // projections: r, k, v_lin and the LoRAs (wraw, v_s, a before their activations; g final)
-  if (M == 1 && all_stored(mm, layer)) {
+  if (M == 1 && all_stored(mm, layer) && !row_invariant_products()) {
     decode_projections(w, a, d, layer, mm);
   } else {
     linear(a.r, a.xr, w.receptance, mm.receptance, M, C, C);

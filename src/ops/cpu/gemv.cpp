@@ -16,6 +16,7 @@
 #include "ops/cpu/sgemm.h"
 #include "ops/cpu/simd_widen.h"
 #include "ops/gemm_rows.h"
+#include "ops/row_invariant.h"
 
 namespace rwkv {
 namespace {
@@ -352,6 +353,7 @@ void gemv_plain_forward(float* y, const float* x, const float* W, int64_t K, int
 
 void linear_forward_any(float* out, const float* inp, const void* W, DType wdt, int64_t M, int64_t K,
                         int64_t N, bool accumulate) {
+  if (row_invariant_products()) return linear_rows_invariant(out, inp, W, wdt, M, K, N, accumulate);
   if (M == 1) return gemv_forward(out, inp, W, wdt, N, K, accumulate);
   if (M <= gemm_rows_max_m(wdt) && gemm_rows_forward(out, inp, W, wdt, M, K, N, accumulate)) return;
   const float beta = accumulate ? 1.f : 0.f;

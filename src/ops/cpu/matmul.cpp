@@ -4,12 +4,14 @@
 
 #include "ops/cpu/sgemm.h"
 #include "ops/gemv.h"
+#include "ops/row_invariant.h"
 
 namespace rwkv {
 
 void matmul_linear_forward(float* out, const float* inp, const float* W, int64_t M, int K, int N,
                            bool accumulate) {
   float beta = accumulate ? 1.f : 0.f;
+  if (row_invariant_products()) return linear_rows_invariant(out, inp, W, DType::F32, M, K, N, accumulate);
   if (M == 1) {
     gemv_forward(out, inp, W, DType::F32, N, K, accumulate);
     return;
@@ -31,6 +33,7 @@ void matmul_linear_backward(float* dinp, float* dW, const float* dout, const flo
 void matmul_plain_forward(float* out, const float* inp, const float* W, int64_t M, int K, int N,
                           bool accumulate) {
   float beta = accumulate ? 1.f : 0.f;
+  if (row_invariant_products()) return plain_rows_invariant(out, inp, W, M, K, N, accumulate);
   if (M == 1) {
     gemv_plain_forward(out, inp, W, K, N, accumulate);
     return;
