@@ -41,6 +41,47 @@ void run_alone(const Engine& e, const std::vector<int32_t>& toks, std::vector<fl
   state = pool.snapshot(0);
 }
 
+// The sequences fed together: decode steps and prefill chunks mixed, slots scrambled, entries
+// shuffled; a workspace of max_rows rows per pass. Returns each sequence's logits (n, V) and
+// final state.
+void run_mixed(const Engine& e, const std::vector<std::vector<int32_t>>& seqs, int max_rows,
+               std::vector<std::vector<float>>& got, std::vector<std::vector<float>>& state) {
+  const int S = int(seqs.size()), V = e.vocab_size();
+  const int slot_of[8] = {5, 2, 7, 0, 3, 6, 1, 4};  // scrambled slots in a pool of 8
+  StatePool pool = e.make_pool(8);
+  Workspace ws(max_rows);
+  std::vector<size_t> done(S, 0);
+  got.assign(S, {});
+  std::mt19937 g(11);
+  const int chunks[] = {1, 33, 1, 7, 64, 1, 2, 100};  // decode steps and prefill chunks
+  for (int step = 0;; step++) {
+    std::vector<BatchEntry> batch;
+    std::vector<int> who;
+    for (int i = 0; i < S; i++) {
+      if (done[i] == seqs[i].size()) continue;
+      size_t n = std::min<size_t>(chunks[(i + step) % 8], seqs[i].size() - done[i]);
+      batch.push_back({slot_of[i], {seqs[i].data() + done[i], n}, Logits::All});
+      who.push_back(i);
+    }
+    if (batch.empty()) break;
+    std::vector<int> order(batch.size());  // entries in a shuffled order
+    for (size_t k = 0; k < order.size(); k++) order[k] = int(k);
+    std::shuffle(order.begin(), order.end(), g);
+    std::vector<BatchEntry> shuffled;
+    for (int k : order) shuffled.push_back(batch[k]);
+    e.forward(shuffled, pool, ws);
+    for (size_t k = 0; k < order.size(); k++) {
+      const int i = who[order[k]];
+      const BatchEntry& en = shuffled[k];
+      ASSERT_EQ(ws.logits_rows(int(k)), int64_t(en.tokens.size()));
+      got[i].insert(got[i].end(), ws.logits(int(k)), ws.logits(int(k)) + en.tokens.size() * V);
+      done[i] += en.tokens.size();
+    }
+  }
+  state.assign(S, {});
+  for (int i = 0; i < S; i++) state[i] = pool.snapshot(slot_of[i]);
+}
+
 class EngineBatch : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(EngineBatch, MixedBatchMatchesEachSequenceAlone) {
@@ -53,51 +94,56 @@ TEST_P(EngineBatch, MixedBatchMatchesEachSequenceAlone) {
 
   double worst = 0, worst_state = 0;  // relative error in norm
   for (int max_rows : {1024, 48}) {  // 48: calls are split into passes mid-sequence
-    const int slot_of[8] = {5, 2, 7, 0, 3, 6, 1, 4};  // scrambled slots in a pool of 8
-    StatePool pool = e->make_pool(8);
-    Workspace ws(max_rows);
-    std::vector<size_t> done(S, 0);
-    std::vector<std::vector<float>> got(S);
-    std::mt19937 g(11);
-    const int chunks[] = {1, 33, 1, 7, 64, 1, 2, 100};  // decode steps and prefill chunks
-    for (int step = 0;; step++) {
-      std::vector<BatchEntry> batch;
-      std::vector<int> who;
-      for (int i = 0; i < S; i++) {
-        if (done[i] == seqs[i].size()) continue;
-        size_t n = std::min<size_t>(chunks[(i + step) % 8], seqs[i].size() - done[i]);
-        batch.push_back({slot_of[i], {seqs[i].data() + done[i], n}, Logits::All});
-        who.push_back(i);
-      }
-      if (batch.empty()) break;
-      std::vector<int> order(batch.size());  // entries in a shuffled order
-      for (size_t k = 0; k < order.size(); k++) order[k] = int(k);
-      std::shuffle(order.begin(), order.end(), g);
-      std::vector<BatchEntry> shuffled;
-      for (int k : order) shuffled.push_back(batch[k]);
-      e->forward(shuffled, pool, ws);
-      for (size_t k = 0; k < order.size(); k++) {
-        const int i = who[order[k]];
-        const BatchEntry& en = shuffled[k];
-        ASSERT_EQ(ws.logits_rows(int(k)), int64_t(en.tokens.size()));
-        got[i].insert(got[i].end(), ws.logits(int(k)), ws.logits(int(k)) + en.tokens.size() * V);
-        done[i] += en.tokens.size();
-      }
-    }
+    std::vector<std::vector<float>> got, st;
+    run_mixed(*e, seqs, max_rows, got, st);
     for (int i = 0; i < S; i++) {
       SCOPED_TRACE(testing::Message() << GetParam() << " sequence " << i << " (" << seqs[i].size()
                                       << " tokens), max_rows " << max_rows);
       const double err = rel_norm_err(got[i], ref_logits[i]);
       worst = std::max(worst, err);
       EXPECT_LE(err, tol::batch_vs_alone.rel);
-      std::vector<float> st = pool.snapshot(slot_of[i]);
-      const double serr = rel_norm_err(st, ref_state[i]);
+      const double serr = rel_norm_err(st[i], ref_state[i]);
       worst_state = std::max(worst_state, serr);
       EXPECT_LE(serr, tol::batch_vs_alone.rel);
     }
   }
   std::printf("[ batch ] %s: worst relative error (norm) vs alone: logits %.3g, state %.3g\n", GetParam(), worst,
               worst_state);
+}
+
+// EngineOptions::row_invariant: the same mixed batches give every sequence's logits and state
+// bit for bit as the sequence alone (one call), and as token by token (the decode path).
+TEST_P(EngineBatch, RowInvariantBatchIsBitIdentical) {
+  EngineOptions o;
+  o.row_invariant = true;
+  auto e = Engine::load(rwkv::test::fixture(GetParam()) + "/model.pth", o);
+  auto plain = load(GetParam());
+  const int V = e->vocab_size();
+  auto seqs = sequences(V, 9);
+  const int S = int(seqs.size());
+  std::vector<std::vector<float>> got, st, got2, st2;
+  run_mixed(*e, seqs, 48, got, st);
+  run_mixed(*plain, seqs, 48, got2, st2);
+  int differs_without = 0;
+  for (int i = 0; i < S; i++) {
+    SCOPED_TRACE(testing::Message() << GetParam() << " sequence " << i << " (" << seqs[i].size() << " tokens)");
+    std::vector<float> ref, ref_state;
+    run_alone(*e, seqs[i], ref, ref_state);
+    ASSERT_EQ(got[i].size(), ref.size());
+    EXPECT_EQ(std::memcmp(got[i].data(), ref.data(), ref.size() * sizeof(float)), 0);
+    EXPECT_EQ(std::memcmp(st[i].data(), ref_state.data(), ref_state.size() * sizeof(float)), 0);
+    // token by token: the M == 1 path
+    StatePool pool = e->make_pool(1);
+    Workspace ws;
+    for (size_t t = 0; t < seqs[i].size(); t++) {
+      BatchEntry b{0, {seqs[i].data() + t, 1}, Logits::Last};
+      e->forward({&b, 1}, pool, ws);
+      ASSERT_EQ(std::memcmp(ws.logits(0), ref.data() + t * V, V * sizeof(float)), 0) << "token " << t;
+    }
+    differs_without += std::memcmp(got2[i].data(), ref.data(), ref.size() * sizeof(float)) != 0;
+  }
+  // the check has teeth: without the option, batching changes some sequence's bits
+  EXPECT_GT(differs_without, 0);
 }
 
 TEST_P(EngineBatch, LastLogitsAndNoneMixed) {
