@@ -219,3 +219,22 @@ TEST(EvalErrors, BadInputNamesFileAndLineAndLeavesNoOutput) {
     EXPECT_FALSE(std::filesystem::exists(d / "out.jsonl")) << c.args;
   }
 }
+
+// Every version the engine runs: eval ppl on the RWKV-4/5.2/6.0/7 fixture models (byte
+// tokenizer) gives the same JSON at batch 1 and 5, with a finite cross-entropy.
+TEST(EvalVersions, PplRunsOnEveryVersionBatchInvariant) {
+  TempDir d;
+  for (const char* m : {"pip/rwkv4-L2-D128-V512", "pip/rwkv5-L2-D128-V512", "pip/rwkv6-L2-D128-V512",
+                        "rwkv7-L2-D128-V512"}) {
+    SCOPED_TRACE(m);
+    const std::string base = "eval ppl --model " + fixture(std::string(m) + "/model.pth") +
+                             " --tokenizer bytes --data " + fixture("eval/ppl_docs.jsonl") + " --limit 2 --json ";
+    auto a = run_cli(base + (d / "a.jsonl") + " --batch 1");
+    auto b = run_cli(base + (d / "b.jsonl") + " --batch 5");
+    ASSERT_EQ(a.status, 0) << a.err;
+    ASSERT_EQ(b.status, 0) << b.err;
+    EXPECT_EQ(read_file(d / "a.jsonl"), read_file(d / "b.jsonl"));
+    const double ce = read_jsonl(d / "a.jsonl").back()["summary"]["mean_ce_per_token"].get<double>();
+    EXPECT_TRUE(std::isfinite(ce) && ce > 0 && ce < 20) << ce;
+  }
+}
