@@ -1,5 +1,5 @@
 // test_engine.cpp — the engine's batch contract on the fixture models of every version
-// (RWKV-4, 5.2, 6.0, 7): 8 sequences of different lengths run together — prefill chunks and
+// (RWKV-2 with the head-QK copy window, RWKV-4, 5.2, 6.0, 7): 8 sequences of different lengths run together — prefill chunks and
 // single-token decode steps mixed in the same calls, slots scrambled, entries reordered, a
 // workspace that splits calls into passes — give each sequence's logits and final state as
 // the sequence run alone; slot snapshot/restore; errors change nothing.
@@ -8,6 +8,7 @@
 #include <random>
 
 #include "engine/engine.h"
+#include "model/config.h"
 #include "test_util.h"
 
 using namespace rwkv;
@@ -17,7 +18,7 @@ namespace tol = rwkv::test::tol;
 
 namespace {
 
-const char* kModels[] = {"pip/rwkv4-L2-D128-V512", "pip/rwkv5-L2-D128-V512", "pip/rwkv6-L2-D128-V512",
+const char* kModels[] = {"rwkv2/enwik8-headqk", "pip/rwkv4-L2-D128-V512", "pip/rwkv5-L2-D128-V512", "pip/rwkv6-L2-D128-V512",
                          "rwkv7-L2-D128-V512"};
 
 std::unique_ptr<Engine> load(const std::string& dir) { return Engine::load(rwkv::test::fixture(dir) + "/model.pth"); }
@@ -104,7 +105,8 @@ TEST_P(EngineBatch, MixedBatchMatchesEachSequenceAlone) {
       EXPECT_LE(err, tol::batch_vs_alone.rel);
       const double serr = rel_norm_err(st[i], ref_state[i]);
       worst_state = std::max(worst_state, serr);
-      EXPECT_LE(serr, tol::batch_vs_alone.rel);
+      const bool v2 = e->config().arch == Arch::RWKV2;
+      EXPECT_LE(serr, v2 ? tol::rwkv2_state_batch_vs_alone.rel : tol::batch_vs_alone.rel);
     }
   }
   std::printf("[ batch ] %s: worst relative error (norm) vs alone: logits %.3g, state %.3g\n", GetParam(), worst,
@@ -225,6 +227,6 @@ TEST_P(EngineBatch, BadBatchIsAnErrorAndChangesNothing) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Versions, EngineBatch, ::testing::ValuesIn(kModels),
-                         [](const auto& info) { return std::string(1, "4567"[info.index]); });
+                         [](const auto& info) { return std::string(1, "24567"[info.index]); });
 
 }  // namespace

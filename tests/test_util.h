@@ -57,6 +57,10 @@ inline constexpr Tol fp32_modes{1e-5, 1e-5};
 // GEMV / few-row kernels, in a batch another product: RWKV-6's exp(-exp(w)) decay amplifies
 // that rounding to ~4e-6 in norm, a few 1e-5 on single elements.
 inline constexpr Tol batch_vs_alone{1e-5, 1e-5};
+// The same for RWKV-2's state (`rel`): its WKV state sums k = exp(W_k x) with W_k x up to 60
+// (the fixture's large-key rows), so the 1e-7 by which another product rounds x becomes ~6e-6
+// in k and in the state's largest (1e26) elements; seen 1.1e-5. Its logits keep batch_vs_alone.
+inline constexpr Tol rwkv2_state_batch_vs_alone{0, 5e-5};
 // A model stored in bf16 / fp16 vs the same model in fp32: relative error in norm of the
 // logits (`rel`; weights rounded to 8 / 11 significant bits).
 inline constexpr Tol bf16_weights{0, 2e-2};
@@ -72,6 +76,11 @@ inline constexpr Tol eval_ppl{0, 1e-5};
 // `rwkv eval choice` (row-invariant engine) vs sums of log-softmax over `rwkv forward`'s
 // logits (default products): the same model, another summation order in the products.
 inline constexpr Tol eval_vs_forward{1e-4, 0};
+// RWKV-2's WKV state aa, bb per element vs the official fp64 run (`rel`): aa = Σ w^t k v with
+// k = exp(W_k x) up to e^60 and v of either sign cancels to small sums of huge terms in some
+// elements (seen 6.7e-5 there, with W_k x summed in double). Each state tensor's error in norm
+// is held to 1e-5 (seen 7.7e-6).
+inline constexpr Tol rwkv2_state_elem{0, 2e-4};
 // A sum of up to 65536 probabilities in fp32 (the top-p cumsum, as the official code) vs fp64:
 // the rounding of each add random-walks to ~1e-5 (`abs`).
 inline constexpr Tol fp32_cumsum{1e-4, 0};

@@ -35,6 +35,7 @@ struct EvalFlags {
     c->add_option("--tokenizer", f.tokenizer, "world, 20b, bytes or a vocabulary file (default: from the model's vocabulary)");
     c->add_option("--dtype", f.dtype, "convert weights at load: fp32, bf16 or fp16 (default: as stored)");
     c->add_option("--threads", f.threads, "CPU threads (default: all cores)");
+    f.add_k_eps(*c);
     auto* d = c->add_option("--data", data, data_help);
     if (data_required) d->required();
     c->add_option("--json", json, "write per-document results and the totals as JSON lines to this file");
@@ -48,13 +49,7 @@ struct EvalFlags {
   }
   std::unique_ptr<Engine> load() const {
     if (f.threads > 0) set_num_threads(f.threads);
-    EngineOptions o;
-    if (!f.dtype.empty()) {
-      DType d;
-      if (!dtype_from_name(f.dtype, &d) || (d != DType::F32 && d != DType::BF16 && d != DType::F16))
-        fail("eval", "--dtype must be fp32, bf16 or fp16, got '{}'", f.dtype);
-      o.dtype = d;
-    }
+    EngineOptions o = f.engine_options();
     o.row_invariant = true;
     return Engine::load(f.model, o);
   }

@@ -54,11 +54,13 @@ static int run(int argc, char** argv) {
     fmt::print("params      {}\n", with_commas(n_params));
     throw;
   }
-  static const char* const kNames[] = {"RWKV-4", "RWKV-5.0", "RWKV-5.1", "RWKV-5.2", "RWKV-6", "RWKV-7"};
+  static const char* const kNames[] = {"RWKV-2", "RWKV-4", "RWKV-5.0", "RWKV-5.1", "RWKV-5.2", "RWKV-6", "RWKV-7"};
   fmt::print("arch        {} ({})\n", rwkv::arch_name(c.arch), kNames[int(c.arch)]);
   fmt::print("n_layer     {}\n", c.n_layer);
   fmt::print("n_embd      {}\n", c.n_embd);
-  if (c.arch != rwkv::Arch::RWKV4) fmt::print("head_size   {}\nn_head      {}\n", c.head_size, c.n_head);
+  if (c.arch != rwkv::Arch::RWKV4 && c.arch != rwkv::Arch::RWKV2)
+    fmt::print("head_size   {}\nn_head      {}\n", c.head_size, c.n_head);
+  if (c.head_qk > 0) fmt::print("head_qk     {} (copy window ctx_len {})\n", c.head_qk, c.copy_len);
   fmt::print("vocab_size  {}\n", c.vocab_size);
   fmt::print("dim_att     {}\ndim_ffn     {}\n", c.dim_att, c.dim_ffn);
   if (c.arch == rwkv::Arch::RWKV7)

@@ -2,6 +2,7 @@
 // --dtype, --threads, --tokenizer) and the sampler (official PIPELINE_ARGS names).
 #pragma once
 #include <CLI/CLI.hpp>
+#include <cmath>
 #include <memory>
 #include <random>
 #include <string>
@@ -19,6 +20,7 @@ namespace rwkv::cli {
 struct InferFlags {
   std::string model, dtype, tokenizer;  // tokenizer empty: from the model's vocabulary size
   int threads = 0;
+  double k_eps = -1;  // RWKV-2 K_EPS (< 0: the model's default)
   int64_t seed = -1;
   GenerateConfig gen;
 
@@ -29,6 +31,27 @@ struct InferFlags {
     app.add_option("--tokenizer", tokenizer,
                    "world, bytes, 20b, or a vocab .txt / tokenizer.json path (default: from the model's "
                    "vocabulary size: 65536 world, 50277 20b)");
+    add_k_eps(app);
+  }
+  void add_k_eps(CLI::App& app) {
+    app.add_option("--k_eps", k_eps,
+                   "RWKV-2 only: K_EPS of the WKV denominator (default 1e-8 for Pile models as their README asks, "
+                   "1e-16 for the enwik8 head-QK model; the Pile code as shipped: 1e-9)");
+  }
+  // EngineOptions from --dtype and --k_eps ("[cli] ..." for a bad value).
+  EngineOptions engine_options() const {
+    EngineOptions o;
+    if (!dtype.empty()) {
+      DType d;
+      if (!dtype_from_name(dtype, &d) || (d != DType::F32 && d != DType::BF16 && d != DType::F16))
+        fail("cli", "--dtype must be fp32, bf16 or fp16, got '{}'", dtype);
+      o.dtype = d;
+    }
+    if (k_eps >= 0) {
+      if (!std::isfinite(k_eps) || k_eps > 1) fail("cli", "--k_eps must be in [0, 1], got {}", k_eps);
+      o.model.k_eps = float(k_eps);
+    }
+    return o;
   }
   void add_sampler(CLI::App& app) {
     SamplerArgs& a = gen.args;
@@ -48,14 +71,7 @@ struct InferFlags {
   // Sets the CPU threads (--threads; a CLI-wide setting, not the engine's), then loads.
   std::unique_ptr<Engine> load() const {
     if (threads > 0) set_num_threads(threads);
-    EngineOptions o;
-    if (!dtype.empty()) {
-      DType d;
-      if (!dtype_from_name(dtype, &d) || (d != DType::F32 && d != DType::BF16 && d != DType::F16))
-        fail("cli", "--dtype must be fp32, bf16 or fp16, got '{}'", dtype);
-      o.dtype = d;
-    }
-    return Engine::load(model, o);
+    return Engine::load(model, engine_options());
   }
   // --tokenizer, or the one the model's vocabulary implies; refused when it does not fit the model.
   std::unique_ptr<Tokenizer> make_tok(const Engine& r) const { return make_tokenizer_for_model(tokenizer, r.vocab_size()); }

@@ -41,7 +41,7 @@ std::unique_ptr<Engine> Engine::from_state_dict(StateDict sd, const std::string&
       fail("engine", "{}: --dtype must be fp32, bf16 or fp16, got {}", source, dtype_name(dt));
     sd = convert_float_tensors(std::move(sd), dt);
   }
-  auto e = std::make_unique<Engine>(make_model(std::move(sd), source));
+  auto e = std::make_unique<Engine>(make_model(std::move(sd), source, opt.model));
   e->row_invariant_ = opt.row_invariant;
   return e;
 }

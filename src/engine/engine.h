@@ -27,6 +27,7 @@ struct EngineOptions {
   // (ops/row_invariant.h): a sequence gives bit-identical logits alone or among others, in any
   // chunking. Evaluation sets it; big batches run slower (no sgemm).
   bool row_invariant = false;
+  ModelOptions model;  // what the file does not say (RWKV-2's K_EPS, ...)
 };
 
 class Engine {

@@ -8,12 +8,14 @@
 
 #include "core/error.h"
 #include "model/params456.h"
+#include "model/rwkv2_params.h"
 #include "model/rwkv7_params.h"
 
 namespace rwkv {
 
 const char* arch_name(Arch a) {
   switch (a) {
+    case Arch::RWKV2: return "v2";
     case Arch::RWKV4: return "v4";
     case Arch::RWKV5: return "x050";
     case Arch::RWKV5_1: return "x051";
@@ -41,9 +43,10 @@ const std::set<std::string>& layout_names(Arch a) {
     c.n_layer = 1, c.n_embd = 64, c.vocab_size = 16, c.n_head = 1, c.head_size = 64, c.dim_att = 64;
     c.dim_ffn = 256, c.d_decay = c.d_aaa = c.d_mv = c.d_gate = 32;
     std::map<Arch, std::set<std::string>> m;
-    for (Arch x : {Arch::RWKV4, Arch::RWKV5, Arch::RWKV5_1, Arch::RWKV5_2, Arch::RWKV6, Arch::RWKV7}) {
+    for (Arch x : {Arch::RWKV2, Arch::RWKV4, Arch::RWKV5, Arch::RWKV5_1, Arch::RWKV5_2, Arch::RWKV6, Arch::RWKV7}) {
       c.arch = x;
       switch (x) {
+        case Arch::RWKV2: m[x] = block_names(rwkv2_params(c)); break;
         case Arch::RWKV4: m[x] = block_names(rwkv4_params(c)); break;
         case Arch::RWKV6: m[x] = block_names(rwkv6_params(c)); break;
         case Arch::RWKV7: m[x] = block_names(rwkv7_param_specs(c)); break;
@@ -58,6 +61,8 @@ const std::set<std::string>& layout_names(Arch a) {
 }
 
 const std::set<std::string> kTop = {"emb.weight", "head.weight", "ln_out.weight", "ln_out.bias"};
+// RWKV-2 enwik8 (head-QK trick) only
+const std::set<std::string> kTopHeadQk = {"head_q.weight", "head_k.weight", "copy_mask"};
 
 bool in_layout(Arch a, const std::string& sub) { return layout_names(a).count(sub) > 0; }
 
@@ -89,14 +94,15 @@ int dim(const StateDict& sd, const std::string& key, int d, const std::string& s
 ModelConfig detect_config(const StateDict& sd, const std::string& src) {
   ModelConfig c;
   // 1. architecture: x070 by its own parameters, else the pip package's rules.
-  bool v7 = false;
-  std::string v7_key;
+  bool v7 = false, v2 = false;
+  std::string v7_key, v2_key;
   double version = 4;
   std::string pip_key;
   for (auto& [k, t] : sd.items) {
     std::string sub;
     if (split_block(k, &sub) < 0) continue;
     if (!v7 && (sub == "att.r_k" || sub == "att.x_r" || sub == "att.w0" || sub == "att.k_k")) { v7 = true; v7_key = k; }
+    if (!v2 && sub == "att.time_mix") { v2 = true; v2_key = k; }  // RWKV-2: one mix (RWKV-4: time_mix_k/v/r)
     auto bump = [&](double v) { if (v > version) { version = v; pip_key = k; } };
     if (k.find("ln_x") != std::string::npos) bump(5);
     if (k.find("gate.weight") != std::string::npos) bump(5.1);
@@ -104,6 +110,7 @@ ModelConfig detect_config(const StateDict& sd, const std::string& src) {
     if (k.find("time_maa") != std::string::npos) bump(6);
   }
   if (v7) { c.arch = Arch::RWKV7; c.arch_key = v7_key; }
+  else if (v2) { c.arch = Arch::RWKV2; c.arch_key = v2_key; }
   else {
     c.arch = version >= 6 ? Arch::RWKV6 : version >= 5.2 ? Arch::RWKV5_2 : version >= 5.1 ? Arch::RWKV5_1
            : version >= 5 ? Arch::RWKV5 : Arch::RWKV4;
@@ -116,12 +123,13 @@ ModelConfig detect_config(const StateDict& sd, const std::string& src) {
     std::string sub;
     int layer = split_block(k, &sub);
     if (layer < 0) {
+      if (c.arch == Arch::RWKV2 && kTopHeadQk.count(k)) continue;
       if (!kTop.count(k)) fail("model", "{}: unknown key '{}' (not a parameter of an RWKV {} model)", src, k, arch_name(c.arch));
       continue;
     }
     n_layer = std::max(n_layer, layer + 1);
     if (in_layout(c.arch, sub)) continue;
-    for (Arch other : {Arch::RWKV7, Arch::RWKV6, Arch::RWKV5_2, Arch::RWKV5_1, Arch::RWKV4})
+    for (Arch other : {Arch::RWKV7, Arch::RWKV6, Arch::RWKV5_2, Arch::RWKV5_1, Arch::RWKV4, Arch::RWKV2})
       if (in_layout(other, sub))
         fail("model", "{}: mixed layout: key '{}' belongs to an {} model, but '{}' makes this an {} model", src, k,
              arch_name(other), c.arch_key.empty() ? "the other keys" : c.arch_key, arch_name(c.arch));
@@ -143,6 +151,15 @@ ModelConfig detect_config(const StateDict& sd, const std::string& src) {
   c.dim_ffn = dim(sd, b0 + "ffn.key.weight", 0, src);
   switch (c.arch) {
     case Arch::RWKV4: c.n_head = 0; c.head_size = 0; break;
+    case Arch::RWKV2:
+      c.n_head = 0;
+      c.head_size = 0;
+      if (sd.has("head_q.weight")) {
+        c.head_qk = dim(sd, "head_q.weight", 0, src);
+        c.copy_len = dim(sd, "copy_mask", 0, src);
+        if (c.copy_len < 1) fail("model", "{}: 'copy_mask' is empty (it sets the head-QK window)", src);
+      }
+      break;
     case Arch::RWKV5: case Arch::RWKV5_1: case Arch::RWKV5_2:
       c.n_head = dim(sd, b0 + "att.time_decay", 0, src);
       c.head_size = c.n_head ? c.dim_att / c.n_head : 0;

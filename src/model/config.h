@@ -9,8 +9,8 @@
 
 namespace rwkv {
 
-enum class Arch { RWKV4, RWKV5, RWKV5_1, RWKV5_2, RWKV6, RWKV7 };
-const char* arch_name(Arch a);  // "v4", "x050", "x051", "x052", "x060", "x070"
+enum class Arch { RWKV2, RWKV4, RWKV5, RWKV5_1, RWKV5_2, RWKV6, RWKV7 };
+const char* arch_name(Arch a);  // "v2", "v4", "x050", "x051", "x052", "x060", "x070"
 
 struct ModelConfig {
   Arch arch = Arch::RWKV7;
@@ -18,6 +18,7 @@ struct ModelConfig {
   int head_size = 64, n_head = 0;  // n_head = dim_att / head_size (v5+; x070 from att.r_k)
   int dim_att = 0, dim_ffn = 0;
   int d_decay = 0, d_aaa = 0, d_mv = 0, d_gate = 0;  // x070 LoRA ranks: w1, a1, v1, g1 columns
+  int head_qk = 0, copy_len = 0;  // RWKV-2 enwik8 head-QK: head_q/head_k rows (256), copy_mask size (ctx_len)
   int64_t n_params = 0;
   std::string arch_key;  // the key that decided the architecture (for error messages)
 };

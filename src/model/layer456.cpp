@@ -109,6 +109,7 @@ void ChannelMix456::forward(float* x, int64_t M, std::span<const SeqRun> runs, f
   float* rx = kx + MC;     // (M, C) receptance input
   float* k = rx + MC;      // (M, F)
   ln_shift(xx, d, x, ln_w, ln_b, M, C, runs, state_off);
+  if (ln_replaces_x) std::memcpy(x, xx, sizeof(float) * MC);
   mix_forward(kx, xx, d, mu_k.data(), M, C);
   mix_forward(rx, xx, d, mu_r.data(), M, C);
   const Proj first[2] = {{k, kx, &key}, {d, rx, &receptance}};

@@ -2,7 +2,8 @@
 // through the version's parameter table (params456.h), the token shift over a ragged batch,
 // projections batched for decode, the channel mix (the same block in all three versions), and
 // for RWKV-5/6 the common per-layer weights and state parts (WkvLayer56) and the time-mix tail
-// (GroupNorm, gate, output projection).
+// (GroupNorm, gate, output projection). RWKV-2 (rwkv2_layer.cpp) reads its file, shifts tokens
+// and runs its channel mix with the same pieces.
 #pragma once
 #include <cstdint>
 #include <span>
@@ -64,6 +65,7 @@ struct ChannelMix456 {
   WeightMat key, receptance, value;               // (F, C), (C, C), (C, F)
   int C = 0, F = 0;
   int64_t state_off = 0;  // ffn_x in a state slot
+  bool ln_replaces_x = false;  // RWKV-2: x = ln2(x), then x += FF(x) (the residual skips the norm)
 
   // prefix "blocks.{i}."; maa: the v6 names (time_maa_*), else time_mix_*.
   void load(TableReader& r, const std::string& prefix, int C, int F, bool maa, int64_t state_off);

@@ -43,9 +43,10 @@ void BlockModel::forward(const ModelBatch& b, Arena& scratch) const {
   linear_forward_any(b.logits, rows, io_.head.p, io_.head.dt, b.R, C, V);
 }
 
-std::unique_ptr<Model> make_model(StateDict sd, const std::string& source) {
+std::unique_ptr<Model> make_model(StateDict sd, const std::string& source, const ModelOptions& opt) {
   ModelConfig cfg = detect_config(sd, source);
   switch (cfg.arch) {
+    case Arch::RWKV2: return make_rwkv2_model(std::move(sd), cfg, source, opt);
     case Arch::RWKV7: return make_rwkv7_model(std::move(sd), cfg, source);
     case Arch::RWKV4: return make_rwkv4_model(std::move(sd), cfg, source);
     case Arch::RWKV5:

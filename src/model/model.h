@@ -6,6 +6,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -104,11 +105,23 @@ class LayerStack : public BlockModel {
   std::vector<Layer> layers_;
 };
 
+// Settings of a model that its file does not hold (each names the versions it applies to).
+struct ModelOptions {
+  // RWKV-2: the K_EPS added to the WKV denominator. Unset: 1e-8 for a Pile model (what the
+  // RWKV-v2-RNN-Pile README asks for its released model; the code as shipped has 1e-9), 1e-16
+  // for the enwik8 head-QK model (RWKV-LM RWKV-v2-RNN).
+  std::optional<float> k_eps;
+  // RWKV-2 head-QK: how many recent tokens the copy term covers (0: the file's ctx_len).
+  int copy_window = 0;
+};
+
 // A loaded model of any supported version (architecture from detect_config). `source` names the
 // file in errors. Throws "[model] <source>: ..." for an unsupported architecture or a bad tensor.
-std::unique_ptr<Model> make_model(StateDict sd, const std::string& source);
+std::unique_ptr<Model> make_model(StateDict sd, const std::string& source, const ModelOptions& opt = {});
 
 // Per-version constructors make_model dispatches to.
+std::unique_ptr<Model> make_rwkv2_model(StateDict sd, const ModelConfig& cfg, const std::string& source,
+                                        const ModelOptions& opt);
 std::unique_ptr<Model> make_rwkv4_model(StateDict sd, const ModelConfig& cfg, const std::string& source);
 std::unique_ptr<Model> make_rwkv5_model(StateDict sd, const ModelConfig& cfg, const std::string& source);
 std::unique_ptr<Model> make_rwkv6_model(StateDict sd, const ModelConfig& cfg, const std::string& source);
