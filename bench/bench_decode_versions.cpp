@@ -1,7 +1,7 @@
 // bench_decode_versions.cpp — CPU decode speed (tokens/s, one token per forward, logits every
-// step) of RWKV-4, RWKV-5.2, RWKV-6.0 and RWKV-7 at the same size (default L12-D768, vocab
+// step) of RWKV-2, RWKV-4, RWKV-5.2, RWKV-6.0 and RWKV-7 at the same size (default L12-D768, vocab
 // 65536), random weights built here in each version's official key layout, fp32 compute.
-// Usage: bench_decode_versions [n_layer n_embd vocab decode_tokens threads]
+// Usage: bench_decode_versions [n_layer n_embd vocab decode_tokens threads versions(v2,v4,x052,x060,x070)]
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "core/threads.h"
 #include "engine/engine.h"
@@ -25,7 +26,18 @@ int main(int argc, char** argv) {
   std::printf("CPU decode, L%d-D%d vocab %d, fp32, %d threads, %d tokens after a 16-token prefill\n", L, C, V,
               num_threads(), n);
   std::printf("| version | params (M) | prefill tok/s | decode tok/s | ms/token |\n|---|---|---|---|---|\n");
-  for (const char* ver : {"v4", "x052", "x060", "x070"}) {
+  std::vector<std::string> vers = {"v2", "v4", "x052", "x060", "x070"};
+  if (argc > 6) {
+    vers.clear();
+    std::string list = argv[6];
+    for (size_t a = 0, b; a <= list.size(); a = b + 1) {
+      b = list.find(',', a);
+      if (b == std::string::npos) b = list.size();
+      vers.push_back(list.substr(a, b - a));
+    }
+  }
+  for (const std::string& vs : vers) {
+    const char* ver = vs.c_str();
     StateDict sd = random_versioned_model(ver, L, C, V);
     double params = 0;
     for (auto& [k, t] : sd.items) params += double(t.numel());

@@ -132,10 +132,12 @@ inline int round32(double x) { return std::max(32, int(std::lround(x / 32)) * 32
 inline StateDict random_versioned_model(const std::string& ver, int L, int C, int V) {
   Builder b;
   const int H = C / 64, N = 64;
-  const int F = (ver == "v4" || ver == "x070") ? 4 * C : int(C * 3.5) / 32 * 32;
+  const int F = (ver == "v2" || ver == "v4" || ver == "x070") ? 4 * C : int(C * 3.5) / 32 * 32;
   b.add("emb.weight", {V, C}, 1e-4f);
-  b.add("blocks.0.ln0.weight", {C}, 0.f, 1.f);
-  b.add("blocks.0.ln0.bias", {C});
+  if (ver != "v2") {  // RWKV-2 has no ln0
+    b.add("blocks.0.ln0.weight", {C}, 0.f, 1.f);
+    b.add("blocks.0.ln0.bias", {C});
+  }
   for (int i = 0; i < L; i++) {
     std::string p = "blocks." + std::to_string(i) + ".";
     for (const char* ln : {"ln1", "ln2"}) {
@@ -149,6 +151,13 @@ inline StateDict random_versioned_model(const std::string& ver, int L, int C, in
     if (ver == "v4" || ver == "x052") {
       for (const char* m : {"k", "v", "r"}) b.add(p + "att.time_mix_" + m, {1, 1, C}, 0.3f, 0.5f);
       for (const char* m : {"k", "r"}) b.add(p + "ffn.time_mix_" + m, {1, 1, C}, 0.3f, 0.5f);
+    }
+    if (ver == "v2") {  // one mix each; (C, 1) decay and bonus
+      b.add(p + "att.time_mix", {1, 1, C}, 0.3f, 0.5f);
+      b.add(p + "ffn.time_mix", {1, 1, C}, 0.3f, 0.5f);
+      b.add(p + "att.time_decay", {C, 1}, 1.f);
+      b.add(p + "att.time_first", {C, 1}, 1.f);
+      continue;
     }
     if (ver == "v4") {
       b.add(p + "att.time_decay", {C}, 1.f);
