@@ -5,7 +5,7 @@
 #include <cmath>
 
 #include "core/error.h"
-#include "infer/text_stream.h"
+#include "infer/decoder.h"
 
 namespace rwkv {
 
@@ -21,52 +21,35 @@ const char* stop_reason_name(StopReason r) {
 GenerateResult generate(Session& s, const Tokenizer& tok, const std::vector<int32_t>& prompt,
                         const GenerateConfig& cfg, Rng& rng, const TextCallback& on_text) {
   const int V = s.vocab_size();
-  const SamplerArgs& a = cfg.args;
-  a.validate(V);
+  cfg.args.validate(V);
   if (cfg.max_tokens < 0) fail("sampler", "the number of tokens to generate must be >= 0, got {}", cfg.max_tokens);
-  s.set_chunk_len(a.chunk_len);
+  s.set_chunk_len(cfg.args.chunk_len);
   if (!prompt.empty()) s.feed(prompt);
   if (!s.has_logits())
     fail("generate", "empty prompt: give a non-empty prompt (or a state file saved with logits)");
 
-  const int tok_v = std::min(V, int(tok.vocab_size()));
   GenerateResult res;
-  Occurrence occ;
-  Utf8Stream utf8;
-  StopMatcher stop(cfg.stop);
-  auto emit = [&](const std::string& bytes, bool final) {
-    std::string t = utf8.push(bytes);
-    if (final) t += utf8.flush();
-    std::string out = stop.push(t);
-    if (final) out += stop.flush();
-    if (!out.empty()) {
-      res.text += out;
-      if (on_text) on_text(out);
-    }
+  Decoder dec(cfg, tok, V, rng);
+  auto emit = [&](const std::string& out) {
+    if (out.empty()) return;
+    res.text += out;
+    if (on_text) on_text(out);
   };
-  std::vector<float> lg(V);
   for (int i = 0; i < cfg.max_tokens; i++) {
-    const std::vector<float>& out = s.logits();
-    std::copy(out.begin(), out.end(), lg.begin());
-    for (int n = tok_v; n < V; n++) lg[n] = -INFINITY;  // the tokenizer cannot decode these
-    for (int32_t n : a.token_ban) lg[n] -= cfg.ban_penalty;
-    occ.penalise(lg.data(), a.alpha_presence, a.alpha_frequency);
-    int32_t token = sample_logits(lg.data(), V, a.temperature, a.top_p, a.top_k, rng);
-    if (std::find(a.token_stop.begin(), a.token_stop.end(), token) != a.token_stop.end()) {
+    const int32_t token = dec.sample(s.logits().data());
+    if (dec.is_stop_token(token)) {
       res.reason = StopReason::TokenStop;
       break;
     }
     res.tokens.push_back(token);
     s.feed(&token, 1);
-    std::string bytes = tok.decode(&token, 1);
-    occ.add(token, cfg.light_weights ? occurrence_weight(bytes) : 1.0, a.alpha_decay);
-    emit(bytes, false);
-    if (stop.stopped()) {
+    emit(dec.accept(token));
+    if (dec.stopped()) {
       res.reason = StopReason::StopString;
       break;
     }
   }
-  emit("", true);
+  emit(dec.finish());
   return res;
 }
 
