@@ -18,6 +18,7 @@ int32_t Decoder::sample(const float* logits, double* logprob) {
   const SamplerArgs& a = cfg_.args;
   std::copy(logits, logits + V_, lg_.begin());
   for (int n = tok_v_; n < V_; n++) lg_[n] = -INFINITY;  // the tokenizer cannot decode these
+  for (const auto& [n, bias] : cfg_.logit_bias) lg_[n] += bias;
   for (int32_t n : a.token_ban) lg_[n] -= cfg_.ban_penalty;
   occ_.penalise(lg_.data(), a.alpha_presence, a.alpha_frequency);
   const int32_t token = sample_logits(lg_.data(), V_, a.temperature, a.top_p, a.top_k, rng_);

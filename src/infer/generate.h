@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "infer/sampler.h"
@@ -19,6 +20,7 @@ struct GenerateConfig {
   std::vector<std::string> stop;   // stop strings: the text ends before the first one
   bool light_weights = true;       // generate(): " \t0-9" tokens count 0 in occurrences; chat: all 1
   float ban_penalty = INFINITY;    // subtracted from banned logits (chat bans token 0 with 1e10)
+  std::vector<std::pair<int32_t, float>> logit_bias;  // added to a token's logit (the API's logit_bias)
 };
 
 enum class StopReason { Length, TokenStop, StopString };

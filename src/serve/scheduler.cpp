@@ -1,0 +1,217 @@
+// scheduler.cpp — the continuous-batching loop (see scheduler.h).
+#include "serve/scheduler.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "core/error.h"
+#include "infer/decoder.h"
+#include "ops/logprob.h"
+
+namespace rwkv {
+
+const char* finish_reason_name(FinishReason r) {
+  switch (r) {
+    case FinishReason::Stop: return "stop";
+    case FinishReason::Length: return "length";
+    case FinishReason::Cancelled: return "cancelled";
+    case FinishReason::Error: return "error";
+  }
+  return "?";
+}
+
+namespace {
+// The n most likely tokens of a row of logits, best first, with their log-probabilities
+// (lse = log Σ exp(logits), known from one token's logprob).
+void top_tokens(const float* l, int V, int n, double lse, std::vector<std::pair<int32_t, double>>& out) {
+  out.clear();
+  if (n <= 0) return;
+  std::vector<int32_t> idx(static_cast<size_t>(V));
+  for (int i = 0; i < V; i++) idx[size_t(i)] = i;
+  n = std::min(n, V);
+  std::partial_sort(idx.begin(), idx.begin() + n, idx.end(),
+                    [&](int32_t a, int32_t b) { return l[a] > l[b] || (l[a] == l[b] && a < b); });
+  for (int i = 0; i < n; i++) out.emplace_back(idx[size_t(i)], double(l[idx[size_t(i)]]) - lse);
+}
+}  // namespace
+
+struct Scheduler::Active {
+  std::shared_ptr<GenJob> job;
+  Rng rng;
+  Decoder dec;
+  size_t fed = 0;        // prompt tokens fed
+  std::vector<TokenEvent> prompt_events;
+  int32_t next = -1;     // the sampled token to feed next (decoding)
+  Active(std::shared_ptr<GenJob> j, const Tokenizer& tok, int V)
+      : job(std::move(j)), rng(job->seed), dec(job->cfg, tok, V, rng) {}
+};
+
+Scheduler::Scheduler(const Engine& engine, const Tokenizer& tok, const SchedulerOptions& opt)
+    : engine_(engine), tok_(tok), opt_(opt), pool_(engine.make_pool(opt.slots)), active_(size_t(opt.slots)) {
+  if (opt.slots < 1 || opt.max_queue < 0 || opt.chunk_len < 1)
+    fail("serve", "slots must be >= 1, max_queue >= 0 and chunk_len >= 1 (got {}, {}, {})", opt.slots, opt.max_queue,
+         opt.chunk_len);
+  thread_ = std::thread([this] { loop(); });
+}
+
+Scheduler::~Scheduler() { shutdown(); }
+
+bool Scheduler::submit(std::shared_ptr<GenJob> job) {
+  RWKV_CHECK(job && !job->prompt.empty(), "a job needs a prompt");
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (stopping_) return false;
+    const int free_slots = opt_.slots - busy_.load();
+    if (int(queue_.size()) >= free_slots + opt_.max_queue) return false;
+    queue_.push_back(std::move(job));
+  }
+  cv_.notify_one();
+  return true;
+}
+
+void Scheduler::shutdown() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (stopping_ && !thread_.joinable()) return;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+SchedulerStats Scheduler::stats() const {
+  SchedulerStats s;
+  s.jobs = jobs_, s.prompt_tokens = prompt_tokens_, s.generated_tokens = generated_, s.steps = steps_;
+  s.busy_slots = busy_, s.slots = opt_.slots;
+  s.busy_seconds = double(busy_ns_.load()) * 1e-9;
+  std::lock_guard<std::mutex> l(mu_);
+  s.queued = int(queue_.size());
+  return s;
+}
+
+void Scheduler::finish(Active& a, int slot, FinishReason r, const std::string& error) {
+  JobSummary s;
+  s.reason = r;
+  s.error = error;
+  if (r != FinishReason::Cancelled && r != FinishReason::Error) s.tail = a.dec.finish();
+  s.prompt_tokens = int64_t(a.job->prompt.size());
+  s.prompt_events = std::move(a.prompt_events);
+  s.completion_tokens = a.dec.generated();
+  if (a.job->on_done) a.job->on_done(s);
+  active_[size_t(slot)].reset();
+  busy_--;
+}
+
+void Scheduler::loop() {
+  const int V = engine_.vocab_size();
+  std::vector<BatchEntry> batch;
+  std::vector<int> slot_of;
+  while (true) {
+    {  // admit queued jobs into free slots; sleep when there is nothing to do
+      std::unique_lock<std::mutex> l(mu_);
+      cv_.wait(l, [&] { return stopping_ || !queue_.empty() || busy_ > 0; });
+      if (stopping_) break;
+      for (int s = 0; s < opt_.slots && !queue_.empty(); s++) {
+        if (active_[size_t(s)]) continue;
+        std::shared_ptr<GenJob> j = std::move(queue_.front());
+        queue_.pop_front();
+        if (j->cancel) {  // gone before it started
+          JobSummary sum;
+          sum.reason = FinishReason::Cancelled;
+          if (j->on_done) j->on_done(sum);
+          continue;
+        }
+        active_[size_t(s)] = std::make_unique<Active>(std::move(j), tok_, V);
+        pool_.zero(s);
+        busy_++;
+        jobs_++;
+      }
+    }
+    batch.clear();
+    slot_of.clear();
+    for (int s = 0; s < opt_.slots; s++) {
+      Active* a = active_[size_t(s)].get();
+      if (!a) continue;
+      if (a->job->cancel) {
+        finish(*a, s, FinishReason::Cancelled);
+        continue;
+      }
+      const std::vector<int32_t>& p = a->job->prompt;
+      if (a->fed < p.size()) {
+        const size_t n = std::min(p.size() - a->fed, size_t(opt_.chunk_len));
+        const Logits want = a->job->prompt_logprobs ? Logits::All : a->fed + n == p.size() ? Logits::Last : Logits::None;
+        batch.push_back({s, {p.data() + a->fed, n}, want});
+      } else {
+        batch.push_back({s, {&a->next, 1}, Logits::Last});
+      }
+      slot_of.push_back(s);
+    }
+    if (batch.empty()) continue;
+    const auto t0 = std::chrono::steady_clock::now();
+    try {
+      engine_.forward(batch, pool_, ws_);
+    } catch (const std::exception& e) {
+      for (int s : slot_of) finish(*active_[size_t(s)], s, FinishReason::Error, e.what());
+      continue;
+    }
+    busy_ns_ += std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
+    steps_++;
+    for (size_t i = 0; i < batch.size(); i++) {
+      const int s = slot_of[i];
+      Active& a = *active_[size_t(s)];
+      const float* logits = ws_.logits(int(i));
+      if (a.fed < a.job->prompt.size()) {
+        const size_t n = batch[i].tokens.size();
+        if (a.job->prompt_logprobs)  // row j scores prompt token fed + j + 1
+          for (size_t j = 0; j < n; j++) {
+            const size_t pos = a.fed + j + 1;
+            if (pos >= a.job->prompt.size()) break;
+            TokenEvent ev;
+            ev.token = a.job->prompt[pos];
+            ev.text = tok_.decode(&ev.token, 1);
+            ev.logprob = token_logprob(logits + j * size_t(V), V, ev.token).logprob;
+            top_tokens(logits + j * size_t(V), V, a.job->top_logprobs,
+                       double(logits[j * size_t(V) + size_t(ev.token)]) - ev.logprob, ev.top);
+            a.prompt_events.push_back(std::move(ev));
+          }
+        a.fed += n;
+        prompt_tokens_ += int64_t(n);
+        if (a.fed < a.job->prompt.size()) continue;
+        if (batch[i].logits == Logits::All) logits += (n - 1) * size_t(V);  // the last row samples
+      }
+      if (a.dec.generated() >= a.job->cfg.max_tokens) {
+        finish(a, s, FinishReason::Length);
+        continue;
+      }
+      TokenEvent ev;
+      ev.token = a.dec.sample(logits, &ev.logprob);
+      if (a.dec.is_stop_token(ev.token)) {
+        finish(a, s, FinishReason::Stop);
+        continue;
+      }
+      const int32_t tok = ev.token;
+      top_tokens(logits, V, a.job->top_logprobs, double(logits[tok]) - ev.logprob, ev.top);
+      ev.text = a.dec.accept(tok);
+      generated_++;
+      if (a.job->on_token) a.job->on_token(ev);
+      if (a.dec.stopped()) finish(a, s, FinishReason::Stop);
+      else if (a.dec.generated() >= a.job->cfg.max_tokens) finish(a, s, FinishReason::Length);
+      else a.next = tok;
+    }
+  }
+  // shutting down: cancel everything
+  for (int s = 0; s < opt_.slots; s++)
+    if (active_[size_t(s)]) finish(*active_[size_t(s)], s, FinishReason::Cancelled);
+  std::deque<std::shared_ptr<GenJob>> rest;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    rest.swap(queue_);
+  }
+  for (auto& j : rest) {
+    JobSummary sum;
+    sum.reason = FinishReason::Cancelled;
+    if (j->on_done) j->on_done(sum);
+  }
+}
+
+}  // namespace rwkv

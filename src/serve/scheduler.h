@@ -1,0 +1,99 @@
+// scheduler.h — continuous batching for the server: generation jobs share the engine's state
+// slots; one thread runs engine steps, each step feeding every active job either its next
+// prompt chunk (at most chunk_len tokens) or its last sampled token, all in ONE engine call.
+// New jobs join between steps; a cancelled job (client gone) leaves at the next step. The
+// engine should be row-invariant (EngineOptions::row_invariant) so that a job's tokens do not
+// depend on the others in its batch.
+#pragma once
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/engine.h"
+#include "infer/generate.h"
+#include "tokenizer/tokenizer.h"
+
+namespace rwkv {
+
+enum class FinishReason { Stop, Length, Cancelled, Error };
+const char* finish_reason_name(FinishReason r);  // "stop", "length", "cancelled", "error"
+
+struct TokenEvent {
+  int32_t token = 0;
+  std::string text;  // the text that became safe to show with this token (may be empty)
+  double logprob = 0;  // of the token under the model's plain softmax
+  std::vector<std::pair<int32_t, double>> top;  // the top_logprobs most likely tokens, best first
+};
+
+struct JobSummary {
+  FinishReason reason = FinishReason::Stop;
+  std::string tail;   // held-back text released at the end (emit it after the tokens)
+  std::string error;  // for FinishReason::Error
+  int64_t prompt_tokens = 0, completion_tokens = 0;
+  // with GenJob::prompt_logprobs: prompt tokens 1.. under the logits before each (text: the
+  // token's own bytes)
+  std::vector<TokenEvent> prompt_events;
+};
+
+// One generation. Callbacks run on the scheduler thread; on_done is called exactly once.
+struct GenJob {
+  std::vector<int32_t> prompt;  // >= 1 token
+  GenerateConfig cfg;           // sampler, max_tokens, stop strings (validated by the caller)
+  uint32_t seed = 0;
+  int top_logprobs = 0;          // alternatives reported per token (TokenEvent::top)
+  bool prompt_logprobs = false;  // score the prompt's own tokens (echo + logprobs)
+  std::function<void(const TokenEvent&)> on_token;
+  std::function<void(const JobSummary&)> on_done;
+  std::atomic<bool> cancel{false};  // set from any thread: the job ends at the next step
+};
+
+struct SchedulerOptions {
+  int slots = 8;        // sequences in flight
+  int max_queue = 64;   // jobs waiting for a slot; beyond it submit() refuses
+  int chunk_len = 256;  // prompt tokens one job feeds per step
+};
+
+struct SchedulerStats {
+  int64_t jobs = 0, prompt_tokens = 0, generated_tokens = 0, steps = 0;
+  int busy_slots = 0, queued = 0, slots = 0;
+  double busy_seconds = 0;  // time spent in engine steps
+};
+
+class Scheduler {
+ public:
+  Scheduler(const Engine& engine, const Tokenizer& tok, const SchedulerOptions& opt);
+  ~Scheduler();  // shutdown()
+  // Queues a job; false (nothing queued) when every slot is busy and the queue is full, or
+  // after shutdown.
+  bool submit(std::shared_ptr<GenJob> job);
+  // Stops accepting, cancels every queued and running job (their on_done runs), joins the thread.
+  void shutdown();
+  SchedulerStats stats() const;
+
+ private:
+  struct Active;
+  void loop();
+  void finish(Active& a, int slot, FinishReason r, const std::string& error = "");
+  const Engine& engine_;
+  const Tokenizer& tok_;
+  SchedulerOptions opt_;
+  StatePool pool_;
+  Workspace ws_;
+  std::vector<std::unique_ptr<Active>> active_;  // per slot; null when free
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::shared_ptr<GenJob>> queue_;
+  bool stopping_ = false;
+  std::atomic<int64_t> jobs_{0}, prompt_tokens_{0}, generated_{0}, steps_{0}, busy_ns_{0};
+  std::atomic<int> busy_{0};
+  std::thread thread_;
+};
+
+}  // namespace rwkv
