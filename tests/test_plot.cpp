@@ -73,8 +73,8 @@ bool strictly_increasing(const std::vector<double>& v) {
 // A tiny RWKV-7 (L1, D64, ctx 16) trained with `rwkv train` on the demo fixture's bytes.
 struct TinyRun {
   std::string dir, common;
-  uint64_t ctx = 16, bsz;
-  TinyRun(const std::string& d, uint64_t micro_bsz) : dir(d), bsz(micro_bsz) {
+  uint64_t ctx, bsz;
+  TinyRun(const std::string& d, uint64_t micro_bsz, uint64_t ctx_len = 16) : dir(d), ctx(ctx_len), bsz(micro_bsz) {
     std::string data = rwkv::test::fixture("traj-demo-L4-D256-bytes") + "/data";
     rwkv::BinidxReader reader(data);
     common = fmt::format("--proj_dir {} --data_file {} --data_type binidx --vocab_size 256 --ctx_len {} --micro_bsz {} "
@@ -248,18 +248,18 @@ TEST(Plot, BrowserRunOverReferenceTrajectory) {
 // Acceptance 3a: scripts/demo.sh leaves curves.svg in its run folder.
 TEST(Plot, DemoScriptWritesCurves) {
   TempDir d;
-  std::string cmd = fmt::format("cd {} && DEMO_OUT={} DEMO_STEPS=3 RWKV_BUILD_DIR={} bash scripts/demo.sh >{} 2>&1",
+  std::string cmd = fmt::format("cd {} && DEMO_OUT={} DEMO_STEPS=12 RWKV_BUILD_DIR={} bash scripts/demo.sh >{} 2>&1",
                                 RWKV_SOURCE_DIR, d / "demo", build_dir(), d / "demo.log");
   ASSERT_EQ(std::system(cmd.c_str()), 0) << read_file(d / "demo.log");
   std::string svg = read_file(d / "demo/curves.svg");
-  EXPECT_EQ(svg_line(svg, "demo", "loss", "raw").n, 3);
+  EXPECT_EQ(svg_line(svg, "demo", "loss", "raw").n, 12);  // (my_exit_tokens inside warmup exits at once)
   EXPECT_EQ(svg.rfind("</svg>\n"), svg.size() - 7);
 }
 
 // Acceptance 3b: SIGKILL after the first checkpoint, resume: one curve, no gap, no duplicate.
 TEST(Plot, CurvesSurviveSigkillAndResume) {
   TempDir d;
-  TinyRun run(d / "out", 2520);  // 16 steps per mini-epoch: rwkv-0.pth + curves.svg after step 15
+  TinyRun run(d / "out", 2520, 4);  // 16 steps per mini-epoch: rwkv-0.pth + curves.svg after step 15
   ASSERT_NO_FATAL_FAILURE(run.init());
   std::string cmd = std::string(RWKV_BIN) + " " + run.stage3(24, 1e-3);
   pid_t pid = fork();

@@ -357,7 +357,9 @@ const char* kHoverJs = R"JS(
     }
     ro.textContent = rows.join('\n');
     ro.style.display = 'block';
-    ro.style.left = (ev.pageX + 14) + 'px'; ro.style.top = (ev.pageY + 14) + 'px';
+    const right = ev.pageX + 14 + ro.offsetWidth > window.scrollX + document.documentElement.clientWidth;
+    ro.style.left = (right ? Math.max(0, ev.pageX - 14 - ro.offsetWidth) : ev.pageX + 14) + 'px';
+    ro.style.top = (ev.pageY + 14) + 'px';
     guide.setAttribute('x1', p.x); guide.setAttribute('x2', p.x);
     guide.setAttribute('y1', panel.y0); guide.setAttribute('y2', panel.y1);
     guide.setAttribute('visibility', 'visible');
