@@ -193,6 +193,15 @@ TEST(Plot, SvgPanelsAxesAndSmoothing) {
   EXPECT_EQ(raw.xs.size(), 10u);
   EXPECT_EQ(raw.x_last, 50 * 128);                            // the last point is always kept
   EXPECT_TRUE(strictly_increasing(raw.xs));
+  // --x time: seconds of training, the sum of tokens per step / tokens_per_s (128 / 1000 here);
+  // a --ref before a run folder takes one file only.
+  r = run_cli("plot --ref " + rwkv::test::fixture("traj-demo-L4-D256-bytes/trajectory.json") + " " + d / "zig" + " -o " +
+              d / "t.svg --x time --metrics loss");
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::string svgt = read_file(d / "t.svg");
+  EXPECT_NE(svgt.find(">time (s of training)</text>"), std::string::npos);
+  EXPECT_NEAR(svg_line(svgt, "zig", "loss", "raw").x_last, 50 * 0.128, 1e-9);
+  EXPECT_EQ(svgt.find("data-metric=\"lr\""), std::string::npos);  // only the panels asked for
   // The EMA of a 2/3 zig-zag settles near 2.5: the bold line stays inside the middle of the panel.
   rwkv::plot::PlotOptions o;
   o.smooth = 9;

@@ -22,7 +22,9 @@ static int run(int argc, char** argv) {
   app.add_option("--x", o.x, "x axis: step, tokens or time (seconds of training)")->capture_default_str();
   app.add_option("--smooth", o.smooth, "EMA span in points for the bold line (0: none)")->capture_default_str();
   app.add_option("--metrics", metrics, "comma-separated panels (default: loss,lr,grad_norm,tokens_per_s)");
-  app.add_option("--ref", refs, "reference trajectory.json (repeatable): dashed grey, band on the loss");
+  app.add_option("--ref", refs, "reference trajectory.json (repeat --ref for more): dashed grey, band on the loss")
+      ->allow_extra_args(false)
+      ->take_all();
   app.add_option("--ref_band", o.ref_band, "half-width of the band around a reference's smoothed loss")->capture_default_str();
   app.add_option("--max_points", o.max_points, "longer lines keep every k-th point")->capture_default_str();
   app.add_option("--title", o.title, "title (default: training curves)");

@@ -24,6 +24,7 @@ constexpr double PH = 230, PT = 30, PB = 44;  // panel height, top (title) and b
 const char* kColors[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
                          "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"};
 const char* kRefColor = "#444444";
+const char* kRefDash[] = {"6 3", "2 2", "10 3 2 3", "1 4"};  // references: grey, one dash pattern each
 
 std::string esc(const std::string& s) {
   std::string r;
@@ -276,7 +277,8 @@ std::string svg_body(const Layout& L, const PlotOptions& opt) {
     o += fmt::format("<g class=\"legend-item\" data-run=\"{}\" data-color=\"{}\"><line x1=\"{:.1f}\" x2=\"{:.1f}\" "
                      "y1=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"{}\" stroke-width=\"3\"{}/><text x=\"{:.1f}\" y=\"{:.1f}\" "
                      "font-size=\"13\">{}</text></g>\n",
-                     esc(name), col, lx, lx + 30, ly - 4, ly - 4, col, ref ? " stroke-dasharray=\"6 3\"" : "",
+                     esc(name), col, lx, lx + 30, ly - 4, ly - 4, col,
+                     ref ? fmt::format(" stroke-dasharray=\"{}\"", kRefDash[(i - L.run_names.size()) % 4]) : "",
                      lx + 36, ly, esc(name));
     lx += w;
   }
@@ -304,8 +306,8 @@ std::string svg_body(const Layout& L, const PlotOptions& opt) {
                        "stroke=\"{}\" stroke-opacity=\"0.18\" stroke-width=\"1\" points=\"{}\"/>\n",
                        n, esc(p.metric), finite_count(l.y), kRefColor, points(L, p, l.x, l.y));
       o += fmt::format("<polyline data-run=\"{}\" data-metric=\"{}\" data-kind=\"ref\" data-n=\"{}\" fill=\"none\" "
-                       "stroke=\"{}\" stroke-width=\"1.6\" stroke-dasharray=\"6 3\" points=\"{}\"/>\n",
-                       n, esc(p.metric), finite_count(l.s), kRefColor, points(L, p, l.x, l.s));
+                       "stroke=\"{}\" stroke-width=\"1.6\" stroke-dasharray=\"{}\" points=\"{}\"/>\n",
+                       n, esc(p.metric), finite_count(l.s), kRefColor, kRefDash[r % 4], points(L, p, l.x, l.s));
     }
     for (size_t r = 0; r < p.runs.size(); r++) {
       const Line& l = p.runs[r];
