@@ -1,22 +1,33 @@
 #!/usr/bin/env bash
 # setup.sh — make this checkout ready: install the Debian packages the build needs (only
-# when something is missing), provision assets/ (from ../shared/assets, else download and
-# check SHA-256), then configure and build into build/ (binary: build/rwkv).
+# when something is missing; chromium, node and npm serve the browser tests, whose npm
+# packages come from tests/browser/package-lock.json), provision assets/ (from
+# ../shared/assets, else download and check SHA-256), then configure and build into build/
+# (binary: build/rwkv).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PKGS=(build-essential cmake ninja-build pkg-config ca-certificates curl python3 tmux
       libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev libfmt-dev
-      libspdlog-dev libopenblas-dev libcpp-httplib-dev)
+      libspdlog-dev libopenblas-dev libcpp-httplib-dev chromium)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# node/npm may come from elsewhere (e.g. NodeSource, whose nodejs conflicts with Debian's npm).
+command -v node >/dev/null && command -v npm >/dev/null || missing+=(nodejs npm)
 if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# ---- browser tests: playwright-core (tests/browser/package-lock.json) drives the system chromium ----
+if [ ! -f tests/browser/node_modules/playwright-core/package.json ] ||
+   [ tests/browser/package-lock.json -nt tests/browser/node_modules/.package-lock.json ]; then
+  echo "setup: npm ci in tests/browser"
+  (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
 # ---- assets ----

@@ -79,6 +79,7 @@ static int run(int argc, char** argv) {
   app.add_option("--strategy", a.strategy, "accepted (DeepSpeed stages mean nothing on one CPU process)")->capture_default_str();
   app.add_option("--enable_progress_bar", a.enable_progress_bar, "accepted and ignored");
   app.add_option("--threads", a.threads, "CPU threads (0: all cores) — not in train.py")->capture_default_str();
+  app.add_option("--plot", a.plot, "1: keep <proj_dir>/curves.svg current (epoch_save and exit); 0: off — not in train.py")->capture_default_str();
   int code = 0;
   if (!rwkv::cli::parse(app, argc, argv, &code)) return code;
 

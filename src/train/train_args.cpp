@@ -108,7 +108,7 @@ std::string TrainArgs::vars_repr() const {
       {"betas", fmt::format("({}, {})", py_float(beta1), py_float(beta2))},
       {"real_bsz", fmt::format("{}", real_bsz)},
       {"run_name", py_str(fmt::format("{} ctx{} L{} D{}", vocab_size, ctx_len, n_layer, n_embd))},
-      {"threads", fmt::format("{}", threads)},
+      {"threads", fmt::format("{}", threads)}, {"plot", fmt::format("{}", plot)},
   };
   if (my_pile_prev_p != -2) kv.push_back({"my_pile_prev_p", fmt::format("{}", my_pile_prev_p)});
   std::string s = "{";
@@ -145,7 +145,7 @@ const std::vector<std::string>& train_flag_names() {
       "dim_ffn", "lr_init", "lr_final", "warmup_steps", "beta1", "beta2", "adam_eps", "grad_cp",
       "weight_decay", "grad_clip", "train_stage", "ds_bucket_mb", "head_size", "head_size_a", "head_chunk",
       "load_partial", "magic_prime", "my_testing", "kernel", "my_exit_tokens", "accelerator", "devices",
-      "num_nodes", "precision", "strategy", "enable_progress_bar", "threads", "help"};
+      "num_nodes", "precision", "strategy", "enable_progress_bar", "threads", "plot", "help"};
   return v;
 }
 

@@ -52,6 +52,8 @@ struct TrainArgs {
   std::string enable_progress_bar = "True";  // accepted, unused
   // Ours (not in train.py): threads for the CPU path (0 = all cores).
   int64_t threads = 0;
+  // Ours: keep <proj_dir>/curves.svg current (at every epoch_save and at exit); 0: off.
+  int64_t plot = 1;
 
   // Derived by finalize(), as train.py does.
   int64_t real_bsz = 0;              // num_nodes * devices * micro_bsz

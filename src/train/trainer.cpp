@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <functional>
 #include <memory>
 
 #include <fmt/format.h>
@@ -14,6 +15,7 @@
 #include "core/threads.h"
 #include "data/binidx.h"
 #include "io/model_file.h"
+#include "plot/svg_plot.h"
 #include "train/adamw.h"
 #include "train/lr_schedule.h"
 #include "train/run_dir.h"
@@ -146,6 +148,21 @@ TrainResult run_training(const TrainArgs& a, const ModelBackend& backend, const 
   const int64_t tokens_per_step = sched.tokens_per_step;
 
   RunLogs logs(args.proj_dir);
+  // <proj_dir>/curves.svg (src/plot): rewritten at every epoch_save and when the run ends, however
+  // it ends. A picture that cannot be drawn is a warning, never the end of a training run.
+  auto refresh_curves = [&args]() noexcept {
+    if (args.plot == 0) return;
+    try {
+      plot::write_run_curves(args.proj_dir);
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "warning: {}/curves.svg not updated: {}\n", args.proj_dir, e.what());
+    } catch (...) {
+    }
+  };
+  struct AtExit {
+    std::function<void()> f;
+    ~AtExit() { f(); }
+  } curves_at_exit{refresh_curves};
   say(fmt::format("### Preparing for training (loaded {}). Please wait...\n", args.load_model));
 
   const int64_t first_real = args.epoch_begin * args.epoch_steps;
@@ -208,7 +225,10 @@ TrainResult run_training(const TrainArgs& a, const ModelBackend& backend, const 
     }
     // on_train_epoch_end
     if ((args.epoch_save > 0 && cur_epoch % args.epoch_save == 0) || cur_epoch == args.epoch_count - 1)
+    {
       save_checkpoint(checkpoint_path(args.proj_dir, real_epoch), model->to_state_dict(save_dtype(args)));
+      refresh_curves();
+    }
     logs.epoch_line(real_epoch, loss_count ? loss_sum / loss_count : 0.0, last_lr, cur_epoch);
     loss_sum = 0, loss_count = 0;
   }
