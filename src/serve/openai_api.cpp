@@ -11,7 +11,7 @@ std::string error_json(const ApiError& e) {
                         {"type", e.type},
                         {"param", e.param.empty() ? nlohmann::json(nullptr) : nlohmann::json(e.param)},
                         {"code", e.code.empty() ? nlohmann::json(nullptr) : nlohmann::json(e.code)}}}};
-  return j.dump();
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 std::string ChatTemplate::render(const nlohmann::json& messages) const {
@@ -94,7 +94,8 @@ CompletionRequest parse_completion_request(const nlohmann::json& b, bool chat, c
     r.cfg.args.token_stop = {0};
     r.cfg.ban_penalty = INFINITY;
   } else {
-    r.cfg.max_tokens = 16;  // OpenAI's default for completions
+    r.cfg.max_tokens = 16;              // OpenAI's default for completions
+    r.cfg.args.token_stop = {0};        // token 0 ends a document: the completion stops there
   }
   SamplerArgs& a = r.cfg.args;
   a.temperature = float(number(b, "temperature", a.temperature, 0, 5));

@@ -121,7 +121,15 @@ void Scheduler::loop() {
           if (j->on_done) j->on_done(sum);
           continue;
         }
-        active_[size_t(s)] = std::make_unique<Active>(std::move(j), tok_, V);
+        try {
+          active_[size_t(s)] = std::make_unique<Active>(j, tok_, V);
+        } catch (const std::exception& e) {  // a config the decoder refuses: that job fails, not the server
+          JobSummary sum;
+          sum.reason = FinishReason::Error;
+          sum.error = e.what();
+          if (j->on_done) j->on_done(sum);
+          continue;
+        }
         pool_.zero(s);
         busy_++;
         jobs_++;
@@ -158,48 +166,54 @@ void Scheduler::loop() {
     steps_++;
     for (size_t i = 0; i < batch.size(); i++) {
       const int s = slot_of[i];
-      Active& a = *active_[size_t(s)];
-      const float* logits = ws_.logits(int(i));
-      if (a.fed < a.job->prompt.size()) {
-        const size_t n = batch[i].tokens.size();
-        if (a.job->prompt_logprobs)  // row j scores prompt token fed + j + 1
-          for (size_t j = 0; j < n; j++) {
-            const size_t pos = a.fed + j + 1;
-            if (pos >= a.job->prompt.size()) break;
-            TokenEvent ev;
-            ev.token = a.job->prompt[pos];
-            ev.text = tok_.decode(&ev.token, 1);
-            ev.logprob = token_logprob(logits + j * size_t(V), V, ev.token).logprob;
-            top_tokens(logits + j * size_t(V), V, a.job->top_logprobs,
-                       double(logits[j * size_t(V) + size_t(ev.token)]) - ev.logprob, ev.top);
-            a.prompt_events.push_back(std::move(ev));
-          }
-        a.fed += n;
-        prompt_tokens_ += int64_t(n);
-        if (a.fed < a.job->prompt.size()) continue;
-        if (batch[i].logits == Logits::All) logits += (n - 1) * size_t(V);  // the last row samples
+      try {
+        step_one(i, s, batch[i], V);
+      } catch (const std::exception& e) {  // this job fails; the others go on
+        if (active_[size_t(s)]) finish(*active_[size_t(s)], s, FinishReason::Error, e.what());
       }
-      if (a.dec.generated() >= a.job->cfg.max_tokens) {
-        finish(a, s, FinishReason::Length);
-        continue;
-      }
-      TokenEvent ev;
-      ev.token = a.dec.sample(logits, &ev.logprob);
-      if (a.dec.is_stop_token(ev.token)) {
-        finish(a, s, FinishReason::Stop);
-        continue;
-      }
-      const int32_t tok = ev.token;
-      top_tokens(logits, V, a.job->top_logprobs, double(logits[tok]) - ev.logprob, ev.top);
-      ev.text = a.dec.accept(tok);
-      generated_++;
-      if (a.job->on_token) a.job->on_token(ev);
-      if (a.dec.stopped()) finish(a, s, FinishReason::Stop);
-      else if (a.dec.generated() >= a.job->cfg.max_tokens) finish(a, s, FinishReason::Length);
-      else a.next = tok;
     }
   }
-  // shutting down: cancel everything
+  shutdown_all();
+}
+
+void Scheduler::step_one(size_t i, int s, const BatchEntry& entry, int V) {
+  Active& a = *active_[size_t(s)];
+  const float* logits = ws_.logits(int(i));
+  if (a.fed < a.job->prompt.size()) {
+    const size_t n = entry.tokens.size();
+    if (a.job->prompt_logprobs)  // row j scores prompt token fed + j + 1
+      for (size_t j = 0; j < n; j++) {
+        const size_t pos = a.fed + j + 1;
+        if (pos >= a.job->prompt.size()) break;
+        TokenEvent ev;
+        ev.token = a.job->prompt[pos];
+        ev.text = tok_.decode(&ev.token, 1);
+        ev.logprob = token_logprob(logits + j * size_t(V), V, ev.token).logprob;
+        top_tokens(logits + j * size_t(V), V, a.job->top_logprobs,
+                   double(logits[j * size_t(V) + size_t(ev.token)]) - ev.logprob, ev.top);
+        a.prompt_events.push_back(std::move(ev));
+      }
+    a.fed += n;
+    prompt_tokens_ += int64_t(n);
+    if (a.fed < a.job->prompt.size()) return;
+    if (entry.logits == Logits::All) logits += (n - 1) * size_t(V);  // the last row samples
+  }
+  if (a.dec.generated() >= a.job->cfg.max_tokens) return finish(a, s, FinishReason::Length);
+  TokenEvent ev;
+  ev.token = a.dec.sample(logits, &ev.logprob);
+  if (a.dec.is_stop_token(ev.token)) return finish(a, s, FinishReason::Stop);
+  const int32_t tok = ev.token;
+  top_tokens(logits, V, a.job->top_logprobs, double(logits[tok]) - ev.logprob, ev.top);
+  ev.text = a.dec.accept(tok);
+  generated_++;
+  if (a.job->on_token) a.job->on_token(ev);
+  if (a.dec.stopped()) finish(a, s, FinishReason::Stop);
+  else if (a.dec.generated() >= a.job->cfg.max_tokens) finish(a, s, FinishReason::Length);
+  else a.next = tok;
+}
+
+// Shutting down: every running and queued job ends as cancelled.
+void Scheduler::shutdown_all() {
   for (int s = 0; s < opt_.slots; s++)
     if (active_[size_t(s)]) finish(*active_[size_t(s)], s, FinishReason::Cancelled);
   std::deque<std::shared_ptr<GenJob>> rest;

@@ -80,6 +80,8 @@ class Scheduler {
  private:
   struct Active;
   void loop();
+  void step_one(size_t entry, int slot, const BatchEntry& e, int V);  // after an engine step
+  void shutdown_all();
   void finish(Active& a, int slot, FinishReason r, const std::string& error = "");
   const Engine& engine_;
   const Tokenizer& tok_;

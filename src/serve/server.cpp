@@ -200,7 +200,7 @@ struct Server {
                   {"usage", {{"prompt_tokens", prompt_tokens}, {"completion_tokens", completion},
                              {"total_tokens", prompt_tokens + completion},
                              {"prompt_tokens_details", {{"cached_tokens", 0}}}}}};
-      res.set_content(out.dump(), "application/json");
+      res.set_content(out.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
       return;
     }
     // streaming: SSE "data: {...}\n\n" chunks, then "data: [DONE]\n\n"
@@ -221,7 +221,7 @@ struct Server {
       c["finish_reason"] = finish;
       json o = {{"id", id}, {"object", chat ? "chat.completion.chunk" : "text_completion"}, {"created", now_s()},
                 {"model", model_id}, {"choices", json::array({c})}};
-      return "data: " + o.dump() + "\n\n";
+      return "data: " + o.dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n";
     };
     res.set_header("Cache-Control", "no-cache");
     res.set_chunked_content_provider(
@@ -270,7 +270,7 @@ struct Server {
                         {"usage", {{"prompt_tokens", prompt_tokens}, {"completion_tokens", completion},
                                    {"total_tokens", prompt_tokens + completion},
                                    {"prompt_tokens_details", {{"cached_tokens", 0}}}}}};
-              write("data: " + u.dump() + "\n\n");
+              write("data: " + u.dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n");
             }
             write("data: [DONE]\n\n");
             sink.done();
@@ -380,12 +380,12 @@ int run_server(const ServeOptions& opt, const std::function<void(int)>& on_liste
   svr.Get("/v1/models", [&](const httplib::Request&, httplib::Response& res) {
     json m = {{"object", "list"},
               {"data", json::array({{{"id", S.model_id}, {"object", "model"}, {"created", S.created}, {"owned_by", "rwkv"}}})}};
-    res.set_content(m.dump(), "application/json");
+    res.set_content(m.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
   });
   svr.Get("/health", [&](const httplib::Request&, httplib::Response& res) {
     const SchedulerStats s = S.sched->stats();
     json h = {{"status", "ok"}, {"slots", s.slots}, {"slots_busy", s.busy_slots}, {"queue_length", s.queued}};
-    res.set_content(h.dump(), "application/json");
+    res.set_content(h.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
   });
   svr.Get("/metrics", [&](const httplib::Request&, httplib::Response& res) {
     res.set_content(S.metrics(), "text/plain; version=0.0.4");
