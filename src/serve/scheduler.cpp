@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
+#include <span>
 
 #include "core/error.h"
 #include "infer/decoder.h"
@@ -39,7 +41,11 @@ struct Scheduler::Active {
   std::shared_ptr<GenJob> job;
   Rng rng;
   Decoder dec;
-  size_t fed = 0;        // prompt tokens fed
+  size_t fed = 0;        // prompt tokens fed (or restored from the cache)
+  int64_t cached = 0;    // prompt tokens restored from the cache
+  std::vector<int32_t> gen_fed;   // generated tokens fed so far
+  std::optional<FinishReason> ending;  // feeding `next` once more, then finishing (want_state)
+  std::vector<float> last_logits;      // want_state: logits after the last fed token
   std::vector<TokenEvent> prompt_events;
   int32_t next = -1;     // the sampled token to feed next (decoding)
   Active(std::shared_ptr<GenJob> j, const Tokenizer& tok, int V)
@@ -47,7 +53,8 @@ struct Scheduler::Active {
 };
 
 Scheduler::Scheduler(const Engine& engine, const Tokenizer& tok, const SchedulerOptions& opt)
-    : engine_(engine), tok_(tok), opt_(opt), pool_(engine.make_pool(opt.slots)), active_(size_t(opt.slots)) {
+    : engine_(engine), tok_(tok), opt_(opt), pool_(engine.make_pool(opt.slots)),
+      cache_(opt.cache_bytes, std::max<int64_t>(1, opt.cache_interval)), active_(size_t(opt.slots)) {
   if (opt.slots < 1 || opt.max_queue < 0 || opt.chunk_len < 1)
     fail("serve", "slots must be >= 1, max_queue >= 0 and chunk_len >= 1 (got {}, {}, {})", opt.slots, opt.max_queue,
          opt.chunk_len);
@@ -84,6 +91,8 @@ SchedulerStats Scheduler::stats() const {
   s.jobs = jobs_, s.prompt_tokens = prompt_tokens_, s.generated_tokens = generated_, s.steps = steps_;
   s.busy_slots = busy_, s.slots = opt_.slots;
   s.busy_seconds = double(busy_ns_.load()) * 1e-9;
+  s.cache_hits = cache_.hits, s.cached_tokens = cache_.cached_tokens, s.cache_bytes = cache_.bytes,
+  s.cache_entries = cache_.entries;
   std::lock_guard<std::mutex> l(mu_);
   s.queued = int(queue_.size());
   return s;
@@ -95,7 +104,23 @@ void Scheduler::finish(Active& a, int slot, FinishReason r, const std::string& e
   s.error = error;
   if (r != FinishReason::Cancelled && r != FinishReason::Error) s.tail = a.dec.finish();
   s.prompt_tokens = int64_t(a.job->prompt.size());
+  s.cached_tokens = a.cached;
   s.prompt_events = std::move(a.prompt_events);
+  if (r == FinishReason::Stop || r == FinishReason::Length) {
+    const bool cache = cache_.enabled() && !a.job->start_state && a.fed == a.job->prompt.size();
+    if (a.job->want_state || cache) {
+      std::vector<float> st = pool_.snapshot(slot);
+      if (cache) {  // the conversation so far: the next turn starts here
+        std::vector<int32_t> all = a.job->prompt;
+        all.insert(all.end(), a.gen_fed.begin(), a.gen_fed.end());
+        cache_.insert(all, st);
+      }
+      if (a.job->want_state) {
+        s.state = std::move(st);
+        s.logits = std::move(a.last_logits);
+      }
+    }
+  }
   s.completion_tokens = a.dec.generated();
   if (a.job->on_done) a.job->on_done(s);
   active_[size_t(slot)].reset();
@@ -130,7 +155,21 @@ void Scheduler::loop() {
           if (j->on_done) j->on_done(sum);
           continue;
         }
-        pool_.zero(s);
+        Active& a = *active_[size_t(s)];
+        if (a.job->start_state) {
+          pool_.restore(s, *a.job->start_state);
+        } else {
+          pool_.zero(s);
+          std::vector<float> st;
+          if (cache_.enabled()) {
+            const int64_t p = cache_.lookup(a.job->prompt, &st);
+            if (p > 0 && !a.job->prompt_logprobs) {  // echo scores every prompt token: no shortcut
+              pool_.restore(s, st);
+              a.fed = size_t(p);
+              a.cached = p;
+            }
+          }
+        }
         busy_++;
         jobs_++;
       }
@@ -145,8 +184,10 @@ void Scheduler::loop() {
         continue;
       }
       const std::vector<int32_t>& p = a->job->prompt;
-      if (a->fed < p.size()) {
-        const size_t n = std::min(p.size() - a->fed, size_t(opt_.chunk_len));
+      if (a->ending) {
+        batch.push_back({s, {&a->next, 1}, Logits::Last});
+      } else if (a->fed < p.size()) {
+        const size_t n = size_t(next_chunk(*a));
         const Logits want = a->job->prompt_logprobs ? Logits::All : a->fed + n == p.size() ? Logits::Last : Logits::None;
         batch.push_back({s, {p.data() + a->fed, n}, want});
       } else {
@@ -176,15 +217,43 @@ void Scheduler::loop() {
   shutdown_all();
 }
 
+// Prompt tokens the job feeds in this step: up to chunk_len, stopping at the next point where
+// the prefix cache keeps a state (every cache interval, one token before the end, the end).
+int64_t Scheduler::next_chunk(const Active& a) const {
+  const int64_t len = int64_t(a.job->prompt.size()), fed = int64_t(a.fed);
+  int64_t n = std::min<int64_t>(len - fed, opt_.chunk_len);
+  if (cache_.enabled() && !a.job->start_state) {
+    const int64_t k = cache_.interval(), next_k = (fed / k + 1) * k;
+    for (int64_t cp : {next_k, len - 1})
+      if (cp > fed) n = std::min(n, cp - fed);
+  }
+  return std::max<int64_t>(n, 1);
+}
+
+void Scheduler::end(Active& a, int slot, FinishReason r, int32_t pending) {
+  if (a.job->want_state && pending >= 0) {  // the state should hold every token: feed it first
+    a.ending = r;
+    a.next = pending;
+    return;
+  }
+  finish(a, slot, r);
+}
+
 void Scheduler::step_one(size_t i, int s, const BatchEntry& entry, int V) {
   Active& a = *active_[size_t(s)];
   const float* logits = ws_.logits(int(i));
-  if (a.fed < a.job->prompt.size()) {
+  const size_t len = a.job->prompt.size();
+  if (a.ending) {  // the last token is in the state now
+    a.gen_fed.push_back(a.next);
+    a.last_logits.assign(logits, logits + V);
+    return finish(a, s, *a.ending);
+  }
+  if (a.fed < len) {
     const size_t n = entry.tokens.size();
     if (a.job->prompt_logprobs)  // row j scores prompt token fed + j + 1
       for (size_t j = 0; j < n; j++) {
         const size_t pos = a.fed + j + 1;
-        if (pos >= a.job->prompt.size()) break;
+        if (pos >= len) break;
         TokenEvent ev;
         ev.token = a.job->prompt[pos];
         ev.text = tok_.decode(&ev.token, 1);
@@ -195,9 +264,15 @@ void Scheduler::step_one(size_t i, int s, const BatchEntry& entry, int V) {
       }
     a.fed += n;
     prompt_tokens_ += int64_t(n);
-    if (a.fed < a.job->prompt.size()) return;
+    const int64_t k = cache_.interval();
+    if (cache_.enabled() && !a.job->start_state && (int64_t(a.fed) % k == 0 || a.fed + 1 == len || a.fed == len))
+      cache_.insert(std::span<const int32_t>(a.job->prompt).first(a.fed), pool_.snapshot(s));
+    if (a.fed < len) return;
     if (entry.logits == Logits::All) logits += (n - 1) * size_t(V);  // the last row samples
+  } else {
+    a.gen_fed.push_back(a.next);  // this step fed the token sampled before
   }
+  if (a.job->want_state) a.last_logits.assign(logits, logits + V);
   if (a.dec.generated() >= a.job->cfg.max_tokens) return finish(a, s, FinishReason::Length);
   TokenEvent ev;
   ev.token = a.dec.sample(logits, &ev.logprob);
@@ -207,8 +282,8 @@ void Scheduler::step_one(size_t i, int s, const BatchEntry& entry, int V) {
   ev.text = a.dec.accept(tok);
   generated_++;
   if (a.job->on_token) a.job->on_token(ev);
-  if (a.dec.stopped()) finish(a, s, FinishReason::Stop);
-  else if (a.dec.generated() >= a.job->cfg.max_tokens) finish(a, s, FinishReason::Length);
+  if (a.dec.stopped()) end(a, s, FinishReason::Stop, tok);
+  else if (a.dec.generated() >= a.job->cfg.max_tokens) end(a, s, FinishReason::Length, tok);
   else a.next = tok;
 }
 

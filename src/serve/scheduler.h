@@ -18,6 +18,7 @@
 
 #include "engine/engine.h"
 #include "infer/generate.h"
+#include "serve/prefix_cache.h"
 #include "tokenizer/tokenizer.h"
 
 namespace rwkv {
@@ -37,6 +38,10 @@ struct JobSummary {
   std::string tail;   // held-back text released at the end (emit it after the tokens)
   std::string error;  // for FinishReason::Error
   int64_t prompt_tokens = 0, completion_tokens = 0;
+  int64_t cached_tokens = 0;  // prompt tokens not fed: the job started from a cached prefix state
+  // with GenJob::want_state: the state after every prompt and generated token, and the logits
+  // after the last of them (what a state file holds)
+  std::vector<float> state, logits;
   // with GenJob::prompt_logprobs: prompt tokens 1.. under the logits before each (text: the
   // token's own bytes)
   std::vector<TokenEvent> prompt_events;
@@ -49,6 +54,10 @@ struct GenJob {
   uint32_t seed = 0;
   int top_logprobs = 0;          // alternatives reported per token (TokenEvent::top)
   bool prompt_logprobs = false;  // score the prompt's own tokens (echo + logprobs)
+  // Start from this state (a pool slot's floats) instead of the fresh one; the prefix cache is
+  // not used then.
+  std::shared_ptr<const std::vector<float>> start_state;
+  bool want_state = false;  // return the final state (JobSummary::state); the last token is fed first
   std::function<void(const TokenEvent&)> on_token;
   std::function<void(const JobSummary&)> on_done;
   std::atomic<bool> cancel{false};  // set from any thread: the job ends at the next step
@@ -58,11 +67,14 @@ struct SchedulerOptions {
   int slots = 8;        // sequences in flight
   int max_queue = 64;   // jobs waiting for a slot; beyond it submit() refuses
   int chunk_len = 256;  // prompt tokens one job feeds per step
+  size_t cache_bytes = 256u << 20;  // prefix-state cache budget (0: off)
+  int64_t cache_interval = 256;     // a cached state every this many prompt tokens
 };
 
 struct SchedulerStats {
   int64_t jobs = 0, prompt_tokens = 0, generated_tokens = 0, steps = 0;
   int busy_slots = 0, queued = 0, slots = 0;
+  int64_t cache_hits = 0, cached_tokens = 0, cache_bytes = 0, cache_entries = 0;
   double busy_seconds = 0;  // time spent in engine steps
 };
 
@@ -83,11 +95,14 @@ class Scheduler {
   void step_one(size_t entry, int slot, const BatchEntry& e, int V);  // after an engine step
   void shutdown_all();
   void finish(Active& a, int slot, FinishReason r, const std::string& error = "");
+  void end(Active& a, int slot, FinishReason r, int32_t pending);  // finish, feeding `pending` first if wanted
+  int64_t next_chunk(const Active& a) const;
   const Engine& engine_;
   const Tokenizer& tok_;
   SchedulerOptions opt_;
   StatePool pool_;
   Workspace ws_;
+  PrefixCache cache_;
   std::vector<std::unique_ptr<Active>> active_;  // per slot; null when free
   mutable std::mutex mu_;
   std::condition_variable cv_;

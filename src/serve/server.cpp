@@ -4,6 +4,7 @@
 #include "serve/server.h"
 
 #include <httplib.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -12,6 +13,8 @@
 #include <deque>
 #include <mutex>
 #include <filesystem>
+#include <fstream>
+#include <map>
 #include <optional>
 #include <random>
 #include <thread>
@@ -21,6 +24,7 @@
 #include "core/error.h"
 #include "core/threads.h"
 #include "engine/engine.h"
+#include "engine/state_file.h"
 #include "serve/scheduler.h"
 #include "tokenizer/tokenizer_for_model.h"
 
@@ -70,7 +74,60 @@ struct Server {
   std::unique_ptr<Scheduler> sched;
   std::string model_id;
   int64_t created = now_s();
-  std::atomic<int64_t> requests{0}, errors{0}, cached_tokens{0};
+  std::atomic<int64_t> requests{0}, errors{0};
+  // the state API's states: id -> (slot floats, logits after the last token)
+  struct Stored {
+    std::shared_ptr<const std::vector<float>> state;
+    std::vector<float> logits;
+    int64_t tokens = 0;
+  };
+  std::mutex states_mu;
+  std::map<std::string, Stored> states;
+
+  std::string put_state(Stored st, std::string id = "") {
+    if (id.empty()) id = new_id("state");
+    std::lock_guard<std::mutex> l(states_mu);
+    states[id] = std::move(st);
+    return id;
+  }
+  Stored get_state(const std::string& id, const char* param) {
+    std::lock_guard<std::mutex> l(states_mu);
+    auto it = states.find(id);
+    if (it == states.end()) throw ApiError(404, param, "no state with id '" + id + "'", "state_not_found");
+    return it->second;
+  }
+  // A state file's bytes (the format `rwkv chat /save` writes) for a stored state.
+  std::string state_file_bytes(const Stored& st) {
+    StatePool pool = engine->make_pool(1);
+    pool.restore(0, *st.state);
+    const std::string tmp = fmt::format("{}/rwkv-serve-{}-{}.state", std::filesystem::temp_directory_path().string(),
+                                        getpid(), new_id("dl"));
+    save_state_file(tmp, engine->config(), pool, 0, st.logits.empty() ? nullptr : &st.logits);
+    std::string bytes;
+    {
+      std::ifstream f(tmp, std::ios::binary);
+      bytes.assign(std::istreambuf_iterator<char>(f), {});
+    }
+    std::filesystem::remove(tmp);
+    return bytes;
+  }
+  // A stored state from a state file's bytes ("[state] ..." errors become 400).
+  Stored state_from_bytes(const std::string& body) {
+    const std::string tmp = fmt::format("{}/rwkv-serve-{}-{}.state", std::filesystem::temp_directory_path().string(),
+                                        getpid(), new_id("up"));
+    { std::ofstream(tmp, std::ios::binary) << body; }
+    Stored st;
+    try {
+      StatePool pool = engine->make_pool(1);
+      load_state_file(tmp, engine->config(), pool, 0, &st.logits);
+      st.state = std::make_shared<const std::vector<float>>(pool.snapshot(0));
+    } catch (const std::exception& e) {
+      std::filesystem::remove(tmp);
+      throw ApiError(400, "", std::string("not a state file of this model: ") + e.what());
+    }
+    std::filesystem::remove(tmp);
+    return st;
+  }
 
   json logprobs_json(const std::vector<TokenEvent>& evs, bool chat, size_t text_offset0) const {
     if (chat) {
@@ -115,6 +172,16 @@ struct Server {
     bool include_usage = false;
     if (auto so = body.find("stream_options"); so != body.end() && so->is_object())
       include_usage = so->value("include_usage", false);
+    std::shared_ptr<const std::vector<float>> start;
+    if (auto st = body.find("state"); st != body.end() && !st->is_null()) {
+      if (!st->is_string()) throw ApiError(400, "state", "'state' must be a state id (string)");
+      start = get_state(st->get<std::string>(), "state").state;
+    }
+    bool save_state = false;
+    if (auto ss = body.find("save_state"); ss != body.end() && !ss->is_null()) {
+      if (!ss->is_boolean()) throw ApiError(400, "save_state", "'save_state' must be true or false");
+      save_state = ss->get<bool>();
+    }
     auto ch = std::make_shared<Channel>(r.n);
     const uint32_t seed = r.seed ? *r.seed : std::random_device{}();
     for (int i = 0; i < r.n; i++) {
@@ -124,6 +191,8 @@ struct Server {
       j->seed = seed + uint32_t(i);
       j->top_logprobs = std::max(r.logprobs, 0);
       j->prompt_logprobs = r.echo && r.logprobs >= 0;
+      j->start_state = start;
+      j->want_state = save_state;
       std::weak_ptr<Channel> w = ch;
       j->on_token = [w, i](const TokenEvent& e) {
         if (auto c = w.lock()) {
@@ -165,13 +234,16 @@ struct Server {
         if (ch->all_done()) break;
       }
       json choices = json::array();
-      int64_t completion = 0, prompt_tokens = int64_t(r.prompt.size());
+      int64_t completion = 0, prompt_tokens = int64_t(r.prompt.size()), cached = 0;
       for (int i = 0; i < r.n; i++) {
         const JobSummary& s = *ch->done[size_t(i)];
         if (s.reason == FinishReason::Error) throw ApiError(500, "", "generation failed: " + s.error, "", "server_error");
         text[size_t(i)] += s.tail;
         completion += s.completion_tokens;
+        cached = std::max(cached, s.cached_tokens);
         json c = {{"index", i}};
+        if (save_state) c["state_id"] = put_state({std::make_shared<const std::vector<float>>(s.state), s.logits,
+                                                   s.prompt_tokens + s.completion_tokens});
         if (chat) c["message"] = {{"role", "assistant"}, {"content", text[size_t(i)]}};
         else c["text"] = text[size_t(i)];
         if (r.logprobs >= 0) {
@@ -199,7 +271,7 @@ struct Server {
                   {"model", model_id}, {"choices", choices},
                   {"usage", {{"prompt_tokens", prompt_tokens}, {"completion_tokens", completion},
                              {"total_tokens", prompt_tokens + completion},
-                             {"prompt_tokens_details", {{"cached_tokens", 0}}}}}};
+                             {"prompt_tokens_details", {{"cached_tokens", cached}}}}}};
       res.set_content(out.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
       return;
     }
@@ -226,9 +298,9 @@ struct Server {
     res.set_header("Cache-Control", "no-cache");
     res.set_chunked_content_provider(
         "text/event-stream",
-        [this, ch, chunk, n, chat, want_lp, include_usage, prompt_tokens](size_t, httplib::DataSink& sink) {
+        [this, ch, chunk, n, chat, want_lp, include_usage, prompt_tokens, save_state](size_t, httplib::DataSink& sink) {
           std::vector<bool> sent_role(size_t(n), false), finished(size_t(n), false);
-          int64_t completion = 0;
+          int64_t completion = 0, cached = 0;
           auto write = [&](const std::string& s) {
             if (!sink.write(s.data(), s.size())) throw std::runtime_error("client gone");
           };
@@ -256,9 +328,17 @@ struct Server {
                   write("data: " + error_json(e) + "\n\n");
                 }
                 if (!s.tail.empty()) write(chunk(i, s.tail, nullptr, nullptr, false));
-                write(chunk(i, "", s.reason == FinishReason::Length ? "length" : "stop", nullptr, false));
+                std::string fin = chunk(i, "", s.reason == FinishReason::Length ? "length" : "stop", nullptr, false);
+                if (save_state) {  // the finish chunk names the saved state
+                  json o = json::parse(fin.substr(6));
+                  o["choices"][0]["state_id"] = put_state({std::make_shared<const std::vector<float>>(s.state), s.logits,
+                                                           s.prompt_tokens + s.completion_tokens});
+                  fin = "data: " + o.dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n";
+                }
+                write(fin);
                 finished[size_t(i)] = true;
                 completion += s.completion_tokens;
+                cached = std::max(cached, s.cached_tokens);
               }
               l.lock();
               if (ch->all_done() && ch->events.empty()) break;
@@ -269,7 +349,7 @@ struct Server {
                         {"created", now_s()}, {"model", model_id}, {"choices", json::array()},
                         {"usage", {{"prompt_tokens", prompt_tokens}, {"completion_tokens", completion},
                                    {"total_tokens", prompt_tokens + completion},
-                                   {"prompt_tokens_details", {{"cached_tokens", 0}}}}}};
+                                   {"prompt_tokens_details", {{"cached_tokens", cached}}}}}};
               write("data: " + u.dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n");
             }
             write("data: [DONE]\n\n");
@@ -301,9 +381,14 @@ struct Server {
     m("slots", "gauge", "state slots", double(s.slots));
     m("slots_busy", "gauge", "slots running a generation", double(s.busy_slots));
     m("queue_length", "gauge", "generations waiting for a slot", double(s.queued));
-    m("cache_hits_total", "counter", "requests that started from a cached prefix state", 0.0);
-    m("cache_bytes", "gauge", "bytes held by the prefix-state cache", 0.0);
-    m("cached_tokens_total", "counter", "prompt tokens served from the cache", double(cached_tokens.load()));
+    m("cache_hits_total", "counter", "generations that started from a cached prefix state", double(s.cache_hits));
+    m("cache_bytes", "gauge", "bytes held by the prefix-state cache", double(s.cache_bytes));
+    m("cache_entries", "gauge", "states held by the prefix-state cache", double(s.cache_entries));
+    m("cached_tokens_total", "counter", "prompt tokens served from the cache", double(s.cached_tokens));
+    {
+      std::lock_guard<std::mutex> l(const_cast<std::mutex&>(states_mu));
+      m("states", "gauge", "states held by the state API", double(states.size()));
+    }
     return o;
   }
 };
@@ -329,6 +414,7 @@ int run_server(const ServeOptions& opt, const std::function<void(int)>& on_liste
   S.tok = make_tokenizer_for_model(opt.tokenizer, S.engine->vocab_size());
   S.model_id = std::filesystem::path(opt.model).stem().string();
   SchedulerOptions so;
+  so.cache_bytes = opt.cache_mb << 20;
   so.slots = opt.slots;
   so.max_queue = opt.max_queue;
   so.chunk_len = opt.chunk_len;
@@ -381,6 +467,41 @@ int run_server(const ServeOptions& opt, const std::function<void(int)>& on_liste
     json m = {{"object", "list"},
               {"data", json::array({{{"id", S.model_id}, {"object", "model"}, {"created", S.created}, {"owned_by", "rwkv"}}})}};
     res.set_content(m.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
+  });
+  // ---- the state API ----
+  svr.Post("/v1/states", [&](const httplib::Request& req, httplib::Response& res) {
+    json body = json::parse(req.body, nullptr, false);
+    if (body.is_discarded() || !body.is_object()) throw ApiError(400, "", "the request body must be a JSON object");
+    const bool chat = body.contains("messages");
+    body["max_tokens"] = 0;
+    body["save_state"] = true;
+    body.erase("stream");
+    httplib::Request inner = req;
+    inner.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
+    httplib::Response r2;
+    S.completion(inner, r2, chat);
+    json out = json::parse(r2.body);
+    const std::string id = out["choices"][0]["state_id"];
+    json o = {{"id", id}, {"object", "state"}, {"tokens", out["usage"]["prompt_tokens"]},
+              {"cached_tokens", out["usage"]["prompt_tokens_details"]["cached_tokens"]}};
+    res.set_content(o.dump(), "application/json");
+  });
+  svr.Get(R"(/v1/states/([A-Za-z0-9_.-]+))", [&](const httplib::Request& req, httplib::Response& res) {
+    auto st = S.get_state(req.matches[1], "id");
+    res.set_header("Content-Disposition", "attachment; filename=\"" + std::string(req.matches[1]) + ".state\"");
+    res.set_content(S.state_file_bytes(st), "application/octet-stream");
+  });
+  svr.Put(R"(/v1/states/([A-Za-z0-9_.-]+))", [&](const httplib::Request& req, httplib::Response& res) {
+    const std::string id = S.put_state(S.state_from_bytes(req.body), req.matches[1]);
+    res.status = 201;
+    res.set_content(json{{"id", id}, {"object", "state"}}.dump(), "application/json");
+  });
+  svr.Delete(R"(/v1/states/([A-Za-z0-9_.-]+))", [&](const httplib::Request& req, httplib::Response& res) {
+    std::lock_guard<std::mutex> l(S.states_mu);
+    if (!S.states.erase(req.matches[1]))
+      throw ApiError(404, "id", "no state with id '" + std::string(req.matches[1]) + "'", "state_not_found");
+    res.set_content(json{{"id", std::string(req.matches[1])}, {"object", "state"}, {"deleted", true}}.dump(),
+                    "application/json");
   });
   svr.Get("/health", [&](const httplib::Request&, httplib::Response& res) {
     const SchedulerStats s = S.sched->stats();

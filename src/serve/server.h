@@ -16,7 +16,8 @@ struct ServeOptions {
   int port = 8000;         // 0: any free port (printed)
   int slots = 8, max_queue = 64, chunk_len = 256, threads = 0, http_threads = 96;
   std::string api_key;     // non-empty: every /v1 route needs "Authorization: Bearer <key>"
-  size_t max_body = 1 << 20;  // bytes; larger bodies get 413
+  size_t max_body = 8u << 20;  // bytes; larger bodies get 413 (a state upload is a body too)
+  size_t cache_mb = 256;      // prefix-state cache budget (0: off)
   double k_eps = -1;       // RWKV-2 K_EPS (< 0: the model's default)
   ChatTemplate chat;
 };
