@@ -401,3 +401,27 @@ TEST(Serve, StateApiRoundTripAcrossServers) {
   ASSERT_TRUE(bad);
   EXPECT_EQ(bad->status, 400);
 }
+
+// The web page in headless Chromium: type, a streamed reply, stop, a second turn; screenshot
+// saved as build/serve_chat_page.png.
+TEST(Serve, WebPageInHeadlessChromium) {
+  const char* env = std::getenv("CHROMIUM");
+  const std::string chromium = env ? env : "/usr/bin/chromium";
+  const std::string dir = std::string(RWKV_SOURCE_DIR) + "/tests/browser";
+  if (!std::filesystem::exists(chromium)) GTEST_SKIP() << chromium << " is not installed (scripts/setup.sh installs it)";
+  ASSERT_TRUE(std::filesystem::exists(dir + "/node_modules/playwright-core/package.json"))
+      << "chromium is here but playwright-core is not: run scripts/setup.sh";
+  ServerProc s;
+  const std::string png = std::filesystem::path(RWKV_BIN).parent_path().string() + "/serve_chat_page.png";
+  FILE* p = popen(("node " + dir + "/serve_page_check.mjs " + s.url() + " " + png + " 2>&1").c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::string out;
+  char buf[512];
+  while (fgets(buf, sizeof buf, p)) out += buf;
+  EXPECT_EQ(WEXITSTATUS(pclose(p)), 0) << out;
+  EXPECT_NE(out.find("serve_page_check: OK"), std::string::npos) << out;
+  EXPECT_TRUE(std::filesystem::exists(png));
+  std::printf("%s", out.c_str());
+  auto c = s.client();
+  EXPECT_TRUE(wait_idle(c)) << "the stopped reply's slot was not freed";
+}

@@ -26,6 +26,7 @@
 #include "engine/engine.h"
 #include "engine/state_file.h"
 #include "serve/scheduler.h"
+#include "serve/web_page.h"
 #include "tokenizer/tokenizer_for_model.h"
 
 namespace rwkv {
@@ -503,6 +504,7 @@ int run_server(const ServeOptions& opt, const std::function<void(int)>& on_liste
     res.set_content(json{{"id", std::string(req.matches[1])}, {"object", "state"}, {"deleted", true}}.dump(),
                     "application/json");
   });
+  svr.Get("/", [&](const httplib::Request&, httplib::Response& res) { res.set_content(kChatPageHtml, "text/html; charset=utf-8"); });
   svr.Get("/health", [&](const httplib::Request&, httplib::Response& res) {
     const SchedulerStats s = S.sched->stats();
     json h = {{"status", "ok"}, {"slots", s.slots}, {"slots_busy", s.busy_slots}, {"queue_length", s.queued}};

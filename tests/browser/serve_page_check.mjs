@@ -1,0 +1,51 @@
+// serve_page_check.mjs — the chat page of `rwkv serve` in headless Chromium (playwright-core,
+// the system's /usr/bin/chromium or $CHROMIUM): type a message, see a reply stream in, press
+// stop, send again; save a PNG screenshot. Run by tests/test_serve.cpp:
+//   node serve_page_check.mjs BASE_URL OUT.png
+// Prints one line per check and "serve_page_check: OK"; exits 1 on the first failure.
+import { chromium } from 'playwright-core';
+
+const [base, png] = process.argv.slice(2);
+const check = (cond, what) => {
+  if (!cond) { console.error('serve_page_check: FAILED: ' + what); process.exit(1); }
+  console.log('ok   ' + what);
+};
+const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu'] });
+try {
+  const page = await browser.newPage({ viewport: { width: 1100, height: 700 } });
+  const errors = [], outside = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('request', (r) => { if (!r.url().startsWith(base)) outside.push(r.url()); });
+  await page.goto(base + '/');
+  await page.waitForFunction(() => document.getElementById('model').textContent.length > 1);
+  check(true, 'model name shown: ' + await page.textContent('#model'));
+  // a long reply, stopped while it streams
+  await page.fill('#max_tokens', '2000');
+  await page.fill('#input', 'Tell me a long story about the sea.');
+  await page.press('#input', 'Enter');
+  await page.waitForFunction(() => {
+    const a = document.querySelectorAll('.msg.assistant');
+    return a.length === 1 && a[0].textContent.length > 20;
+  }, null, { timeout: 30000 });
+  const before = (await page.textContent('.msg.assistant')).length;
+  check(await page.isEnabled('#stop') && await page.isDisabled('#send'), 'streaming: stop enabled, send disabled');
+  await page.waitForFunction((n) => document.querySelector('.msg.assistant').textContent.length > n, before, { timeout: 30000 });
+  check(true, 'the reply grows while it streams');
+  await page.click('#stop');
+  await page.waitForSelector('.msg.assistant[data-done="1"]', { timeout: 10000 });
+  check(await page.isDisabled('#stop') && await page.isEnabled('#send'), 'stopped: send enabled again');
+  const tps = await page.textContent('#tps');
+  check(parseFloat(tps) > 0, 'tokens/s shown: ' + tps);
+  // a second, short turn completes by itself
+  await page.fill('#max_tokens', '8');
+  await page.fill('#input', 'And then?');
+  await page.click('#send');
+  await page.waitForFunction(() => document.querySelectorAll('.msg.assistant[data-done="1"]').length === 2, null, { timeout: 30000 });
+  check((await page.$$('.msg.user')).length === 2, 'two user messages, two replies');
+  check(errors.length === 0, 'no page errors ' + JSON.stringify(errors));
+  check(outside.length === 0, 'no request leaves the server (offline page) ' + JSON.stringify(outside));
+  await page.screenshot({ path: png });
+  console.log('serve_page_check: OK');
+} finally {
+  await browser.close();
+}
