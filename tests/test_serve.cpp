@@ -479,3 +479,25 @@ TEST(Serve, LoadThirtyTwoStreamingClients) {
   ASSERT_TRUE(m);
   EXPECT_NE(m->body.find("\nrwkv_queue_length 0"), std::string::npos);
 }
+
+// n > 1 shares the prompt's prefill: the later choices start from the first one's cached state.
+TEST(Serve, NChoicesSharePrefill) {
+  ServerProc s;
+  auto c = s.client();
+  std::string prompt;
+  for (int i = 0; i < 60; i++) prompt += "The river ran past the mill and the old stone bridge. ";
+  json r = post(c, "/v1/completions", {{"prompt", prompt}, {"max_tokens", 6}, {"n", 3}, {"seed", 11}});
+  ASSERT_TRUE(r.contains("choices")) << r.dump();
+  ASSERT_EQ(r["choices"].size(), 3u);
+  const int64_t n = r["usage"]["prompt_tokens"];
+  EXPECT_GE(n, 500);
+  EXPECT_EQ(r["usage"]["prompt_tokens_details"]["cached_tokens"].get<int64_t>(), n - 1);
+  auto m = c.Get("/metrics");
+  ASSERT_TRUE(m);
+  EXPECT_NE(m->body.find("\nrwkv_cache_hits_total 2"), std::string::npos) << m->body;  // choices 1 and 2
+  // the same seeds give the same choices as without the sharing (no cache)
+  ServerProc s0("--cache_mb 0");
+  auto c0 = s0.client();
+  json r0 = post(c0, "/v1/completions", {{"prompt", prompt}, {"max_tokens", 6}, {"n", 3}, {"seed", 11}});
+  for (int i = 0; i < 3; i++) EXPECT_EQ(r["choices"][i]["text"], r0["choices"][i]["text"]) << "choice " << i;
+}

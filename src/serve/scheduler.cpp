@@ -136,10 +136,21 @@ void Scheduler::loop() {
       std::unique_lock<std::mutex> l(mu_);
       cv_.wait(l, [&] { return stopping_ || !queue_.empty() || busy_ > 0; });
       if (stopping_) break;
-      for (int s = 0; s < opt_.slots && !queue_.empty(); s++) {
+      size_t qi = 0;  // the first queued job that may start
+      for (int s = 0; s < opt_.slots && qi < queue_.size(); s++) {
         if (active_[size_t(s)]) continue;
-        std::shared_ptr<GenJob> j = std::move(queue_.front());
-        queue_.pop_front();
+        // A job whose prompt another job is prefilling right now waits for it: it then starts
+        // from the cached state of that prompt (n > 1 choices, the same prompt sent twice).
+        auto twin_prefilling = [&](const GenJob& q) {
+          if (!cache_.enabled() || q.start_state || q.prompt_logprobs) return false;
+          for (const auto& a : active_)
+            if (a && !a->job->start_state && a->fed < a->job->prompt.size() && a->job->prompt == q.prompt) return true;
+          return false;
+        };
+        while (qi < queue_.size() && !queue_[qi]->cancel && twin_prefilling(*queue_[qi])) qi++;
+        if (qi == queue_.size()) break;
+        std::shared_ptr<GenJob> j = std::move(queue_[qi]);
+        queue_.erase(queue_.begin() + int64_t(qi));
         if (j->cancel) {  // gone before it started
           JobSummary sum;
           sum.reason = FinishReason::Cancelled;
