@@ -43,6 +43,11 @@ const ParamSpec& TableReader::spec(const std::string& name) const {
 
 const float* TableReader::vec(const std::string& name) { return w_.vec(name, spec(name).shape); }
 
+void TableReader::ln(const std::string& prefix, const float** w, const float** b) {
+  *w = vec(prefix + ".weight");
+  *b = vec(prefix + ".bias");
+}
+
 const float* TableReader::opt_vec(const std::string& name) { return w_.has(name) ? vec(name) : nullptr; }
 
 WeightMat TableReader::mat(const std::string& name) {
@@ -82,11 +87,13 @@ void project(std::span<const Proj> jobs, int64_t M) {
   for (const Proj& j : jobs) linear_forward_any(j.y, j.x, j.W->p, j.W->dt, M, j.W->cols, j.W->rows);
 }
 
-void ChannelMix456::load(TableReader& r, const std::string& p, int C_, int F_, bool maa, int64_t off) {
+void ChannelMix456::load(TableReader& r, const std::string& p, int C_, int F_, Names names, int64_t off) {
   C = C_, F = F_, state_off = off;
-  ln_w = r.vec(p + "ln2.weight");
-  ln_b = r.vec(p + "ln2.bias");
-  if (maa) {
+  r.ln(p + "ln2", &ln_w, &ln_b);
+  ln_replaces_x = names == Names::TimeMixOne;
+  if (names == Names::TimeMixOne) {
+    mu_k = mu_r = r.one_minus(p + "ffn.time_mix");
+  } else if (names == Names::TimeMaa) {
     const float *k = r.vec(p + "ffn.time_maa_k"), *rr = r.vec(p + "ffn.time_maa_r");
     mu_k.assign(k, k + C);
     mu_r.assign(rr, rr + C);
@@ -126,10 +133,10 @@ float* take_work456(Arena& scratch, int64_t att_floats, int64_t M, const ModelCo
 }
 
 void WkvLayer56::load(TableReader& r, StateLayout& layout, int i, const ModelConfig& cfg, bool gate, bool maa) {
-  const std::string b = "blocks." + std::to_string(i) + ".", s = "state." + std::to_string(i) + ".";
+  const LayerKeys keys(i);
+  const std::string &b = keys.block, &s = keys.state;
   const int64_t C = cfg.n_embd, H = cfg.n_head, N = cfg.head_size;
-  ln1_w = r.vec(b + "ln1.weight");
-  ln1_b = r.vec(b + "ln1.bias");
+  r.ln(b + "ln1", &ln1_w, &ln1_b);
   lnx_w = r.vec(b + "att.ln_x.weight");
   lnx_b = r.vec(b + "att.ln_x.bias");
   key = r.mat(b + "att.key.weight");
@@ -141,7 +148,8 @@ void WkvLayer56::load(TableReader& r, StateLayout& layout, int i, const ModelCon
   off_wkv = layout.add(s + "wkv", {H, N, N});
   if (const float* ts = r.opt_vec(b + "att.time_state"))
     std::memcpy(layout.initial.data() + off_wkv, ts, sizeof(float) * size_t(H * N * N));
-  ffn.load(r, b, int(C), cfg.dim_ffn, maa, layout.add(s + "ffn_x", {C}));
+  ffn.load(r, b, int(C), cfg.dim_ffn, maa ? ChannelMix456::Names::TimeMaa : ChannelMix456::Names::TimeMix,
+           layout.add(s + "ffn_x", {C}));
 }
 
 void check_heads(const ModelConfig& cfg, const std::string& source, const char* key) {

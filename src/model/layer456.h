@@ -30,12 +30,20 @@ class TableReader {
   const float* opt_vec(const std::string& name);  // null when an optional tensor is absent
   WeightMat mat(const std::string& name);         // 2-D, in its stored dtype
   std::vector<float> one_minus(const std::string& name);  // 1 - vec(name), the v4/v5 mix mu
+  // A LayerNorm's weight and bias: "<prefix>.weight", "<prefix>.bias" (C) each.
+  void ln(const std::string& prefix, const float** w, const float** b);
 
  private:
   const ParamSpec& spec(const std::string& name) const;
   WeightStore& w_;
   ParamTable table_;
   std::unordered_map<std::string, size_t> index_;
+};
+
+// Key prefixes of layer i: "blocks.{i}." in the file, "state.{i}." in the state layout.
+struct LayerKeys {
+  explicit LayerKeys(int i) : block("blocks." + std::to_string(i) + "."), state("state." + std::to_string(i) + ".") {}
+  std::string block, state;
 };
 
 // xx (M, C) = LayerNorm(x) (eps 1e-5; w, b: (C)), then the token shift over a ragged batch:
@@ -67,8 +75,11 @@ struct ChannelMix456 {
   int64_t state_off = 0;  // ffn_x in a state slot
   bool ln_replaces_x = false;  // RWKV-2: x = ln2(x), then x += FF(x) (the residual skips the norm)
 
-  // prefix "blocks.{i}."; maa: the v6 names (time_maa_*), else time_mix_*.
-  void load(TableReader& r, const std::string& prefix, int C, int F, bool maa, int64_t state_off);
+  // How a version names the mix: v4/v5 ffn.time_mix_k/_r (mu = 1 - them), v6 ffn.time_maa_k/_r
+  // (mu = them), v2 one ffn.time_mix for both (mu = 1 - it; and ln2 replaces x).
+  enum class Names { TimeMix, TimeMaa, TimeMixOne };
+  // prefix "blocks.{i}.".
+  void load(TableReader& r, const std::string& prefix, int C, int F, Names names, int64_t state_off);
   static int64_t work_floats(int64_t M, int C, int F);  // scratch that forward needs
   void forward(float* x, int64_t M, std::span<const SeqRun> runs, float* work) const;
 };

@@ -73,10 +73,10 @@ Rwkv2::Rwkv2(StateDict sd, const ModelConfig& cfg, const std::string& source, co
   if (!(k_eps_ >= 0) || !std::isfinite(k_eps_)) fail("model", "{}: K_EPS must be a finite value >= 0, got {}", source, k_eps_);
   emb_ = r.mat("emb.weight");
   for (int i = 0; i < cfg.n_layer; i++) {
-    const std::string b = "blocks." + std::to_string(i) + ".", s = "state." + std::to_string(i) + ".";
+    const LayerKeys keys(i);
+    const std::string &b = keys.block, &s = keys.state;
     Rwkv2Layer l;
-    l.ln1_w = r.vec(b + "ln1.weight");
-    l.ln1_b = r.vec(b + "ln1.bias");
+    r.ln(b + "ln1", &l.ln1_w, &l.ln1_b);
     l.mu = r.one_minus(b + "att.time_mix");
     const float *td = r.vec(b + "att.time_decay"), *tf = r.vec(b + "att.time_first");
     l.w.resize(A);
@@ -94,16 +94,7 @@ Rwkv2::Rwkv2(StateDict sd, const ModelConfig& cfg, const std::string& source, co
     l.off_x = layout_.add(s + "att_x", {C});
     l.off_aa = layout_.add(s + "att_aa", {A});
     l.off_bb = layout_.add(s + "att_bb", {A});
-    ChannelMix456& f = l.ffn;
-    f.C = C, f.F = cfg.dim_ffn;
-    f.ln_w = r.vec(b + "ln2.weight");
-    f.ln_b = r.vec(b + "ln2.bias");
-    f.mu_k = f.mu_r = r.one_minus(b + "ffn.time_mix");
-    f.key = r.mat(b + "ffn.key.weight");
-    f.receptance = r.mat(b + "ffn.receptance.weight");
-    f.value = r.mat(b + "ffn.value.weight");
-    f.ln_replaces_x = true;
-    f.state_off = layout_.add(s + "ffn_x", {C});
+    l.ffn.load(r, b, C, cfg.dim_ffn, ChannelMix456::Names::TimeMixOne, layout_.add(s + "ffn_x", {C}));
     layers_.push_back(std::move(l));
   }
   ln_out_w_ = r.vec("ln_out.weight");

@@ -46,10 +46,10 @@ Rwkv4::Rwkv4(StateDict sd, const ModelConfig& cfg, const std::string& source)
   load_io();
   const int C = cfg.n_embd, A = cfg.dim_att;
   for (int i = 0; i < cfg.n_layer; i++) {
-    const std::string b = "blocks." + std::to_string(i) + ".", s = "state." + std::to_string(i) + ".";
+    const LayerKeys keys(i);
+    const std::string &b = keys.block, &s = keys.state;
     Rwkv4Layer l;
-    l.ln1_w = r.vec(b + "ln1.weight");
-    l.ln1_b = r.vec(b + "ln1.bias");
+    r.ln(b + "ln1", &l.ln1_w, &l.ln1_b);
     l.mu_k = r.one_minus(b + "att.time_mix_k");
     l.mu_v = r.one_minus(b + "att.time_mix_v");
     l.mu_r = r.one_minus(b + "att.time_mix_r");
@@ -65,7 +65,7 @@ Rwkv4::Rwkv4(StateDict sd, const ModelConfig& cfg, const std::string& source)
     l.off_aa = layout_.add(s + "att_aa", {A});
     l.off_bb = layout_.add(s + "att_bb", {A});
     l.off_pp = layout_.add(s + "att_pp", {A});
-    l.ffn.load(r, b, C, cfg.dim_ffn, /*maa=*/false, layout_.add(s + "ffn_x", {C}));
+    l.ffn.load(r, b, C, cfg.dim_ffn, ChannelMix456::Names::TimeMix, layout_.add(s + "ffn_x", {C}));
     layers_.push_back(std::move(l));
   }
   for (const Rwkv4Layer& l : layers_)
