@@ -220,11 +220,11 @@ TEST(EvalErrors, BadInputNamesFileAndLineAndLeavesNoOutput) {
   }
 }
 
-// Every version the engine runs: eval ppl on the RWKV-4/5.2/6.0/7 fixture models (byte
+// Every version the engine runs: eval ppl on the RWKV-2/4/5.2/6.0/7 fixture models (byte
 // tokenizer) gives the same JSON at batch 1 and 5, with a finite cross-entropy.
 TEST(EvalVersions, PplRunsOnEveryVersionBatchInvariant) {
   TempDir d;
-  for (const char* m : {"pip/rwkv4-L2-D128-V512", "pip/rwkv5-L2-D128-V512", "pip/rwkv6-L2-D128-V512",
+  for (const char* m : {"rwkv2", "pip/rwkv4-L2-D128-V512", "pip/rwkv5-L2-D128-V512", "pip/rwkv6-L2-D128-V512",
                         "rwkv7-L2-D128-V512"}) {
     SCOPED_TRACE(m);
     const std::string base = "eval ppl --model " + fixture(std::string(m) + "/model.pth") +
@@ -237,4 +237,11 @@ TEST(EvalVersions, PplRunsOnEveryVersionBatchInvariant) {
     const double ce = read_jsonl(d / "a.jsonl").back()["summary"]["mean_ce_per_token"].get<double>();
     EXPECT_TRUE(std::isfinite(ce) && ce > 0 && ce < 20) << ce;
   }
+}
+
+// RWKV-2 runs the lm-eval LAMBADA loop too (the fixture's vocabulary is 512: byte tokens).
+TEST(EvalVersions, LambadaLmEvalOnRwkv2) {
+  auto r = run_cli("eval lambada --convention lm-eval --tokenizer bytes --limit 40 --model " + fixture("rwkv2/model.pth"));
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("lambada (lm-eval convention): 40 documents"), std::string::npos) << r.out;
 }

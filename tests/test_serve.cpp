@@ -410,7 +410,8 @@ TEST(Serve, StateApiRoundTripAcrossServers) {
 }
 
 // The web page in headless Chromium: type, a streamed reply, stop, a second turn; screenshot
-// saved as build/serve_chat_page.png.
+// saved as build/serve_chat_page.png. Then the runs view (--runs): a run's curves, redrawn when
+// the trainer appends a line (build/serve_runs_page.png).
 TEST(Serve, WebPageInHeadlessChromium) {
   const char* env = std::getenv("CHROMIUM");
   const std::string chromium = env ? env : "/usr/bin/chromium";
@@ -418,9 +419,18 @@ TEST(Serve, WebPageInHeadlessChromium) {
   if (!std::filesystem::exists(chromium)) GTEST_SKIP() << chromium << " is not installed (scripts/setup.sh installs it)";
   ASSERT_TRUE(std::filesystem::exists(dir + "/node_modules/playwright-core/package.json"))
       << "chromium is here but playwright-core is not: run scripts/setup.sh";
-  ServerProc s;
-  const std::string png = std::filesystem::path(RWKV_BIN).parent_path().string() + "/serve_chat_page.png";
-  FILE* p = popen(("node " + dir + "/serve_page_check.mjs " + s.url() + " " + png + " 2>&1").c_str(), "r");
+  TempDir d;
+  std::filesystem::create_directories(d / "demo-run");
+  {
+    std::ofstream f(d / "demo-run/metrics.jsonl");
+    for (int i = 0; i < 30; i++)
+      f << json{{"step", i}, {"loss", 6.0 - 0.1 * i}, {"lr", 1e-3}, {"grad_norm", 2.0}, {"tokens_per_s", 500.0}}.dump() << "\n";
+  }
+  ServerProc s("--runs " + d.path);
+  const std::string build = std::filesystem::path(RWKV_BIN).parent_path().string();
+  const std::string png = build + "/serve_chat_page.png", runs_png = build + "/serve_runs_page.png";
+  FILE* p = popen(("node " + dir + "/serve_page_check.mjs " + s.url() + " " + png + " " + (d / "demo-run/metrics.jsonl") +
+                   " " + runs_png + " 2>&1").c_str(), "r");
   ASSERT_NE(p, nullptr);
   std::string out;
   char buf[512];
@@ -500,4 +510,40 @@ TEST(Serve, NChoicesSharePrefill) {
   auto c0 = s0.client();
   json r0 = post(c0, "/v1/completions", {{"prompt", prompt}, {"max_tokens", 6}, {"n", 3}, {"seed", 11}});
   for (int i = 0; i < 3; i++) EXPECT_EQ(r["choices"][i]["text"], r0["choices"][i]["text"]) << "choice " << i;
+}
+
+// --runs DIR: the runs listed, a run's metrics.jsonl streamed (lines so far, then a line the
+// trainer appends while the client listens), its curves as SVG, the page; bad names are 404.
+TEST(Serve, RunsViewStreamsMetricsLive) {
+  TempDir d;
+  std::filesystem::create_directories(d / "run-a");
+  auto line = [](int step, double loss) {
+    return json{{"step", step}, {"loss", loss}, {"lr", 1e-3}, {"grad_norm", 1.0}, {"tokens_per_s", 100.0}}.dump() + "\n";
+  };
+  { std::ofstream(d / "run-a/metrics.jsonl") << line(0, 5.0) << line(1, 4.5); }
+  ServerProc s("--runs " + d.path);
+  auto c = s.client();
+  json runs = json::parse(c.Get("/v1/runs")->body);
+  ASSERT_EQ(runs["data"].size(), 1u);
+  EXPECT_EQ(runs["data"][0]["id"], "run-a");
+  auto svg = c.Get("/v1/runs/run-a/curves.svg");
+  ASSERT_TRUE(svg);
+  EXPECT_EQ(svg->status, 200);
+  EXPECT_NE(svg->body.find("<svg"), std::string::npos);
+  EXPECT_EQ(c.Get("/v1/runs/..%2F..%2Fetc/metrics")->status, 404);
+  EXPECT_EQ(c.Get("/v1/runs/nope/curves.svg")->status, 404);
+  EXPECT_EQ(c.Get("/runs")->status, 200);
+  std::atomic<int> events{0};
+  std::thread reader([&] {
+    auto cc = s.client();
+    cc.Get("/v1/runs/run-a/metrics", [&](const char* data, size_t n) {
+      for (size_t i = 0; i + 5 < n; i++) events += std::string(data + i, 6) == "data: ";
+      return events < 3;  // two old lines, then the appended one
+    });
+  });
+  for (int i = 0; i < 100 && events < 2; i++) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(events.load(), 2);
+  { std::ofstream(d / "run-a/metrics.jsonl", std::ios::app) << line(2, 4.1); }
+  reader.join();
+  EXPECT_EQ(events.load(), 3);
 }

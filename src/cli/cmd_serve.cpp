@@ -24,6 +24,7 @@ static int run(int argc, char** argv) {
   app.add_option("--api-key,--api_key", o.api_key, "require 'Authorization: Bearer KEY' on /v1 routes");
   app.add_option("--max_body", o.max_body, "largest request body in bytes (413 beyond)")->capture_default_str();
   app.add_option("--cache_mb", o.cache_mb, "prefix-state cache budget in MiB (0: off)")->capture_default_str();
+  app.add_option("--runs", o.runs, "a folder of training runs to show at /runs (curves updating live)");
   app.add_option("--threads", o.threads, "CPU threads (default: all cores)");
   app.add_option("--k_eps", o.k_eps, "RWKV-2 only: K_EPS of the WKV denominator (default: the model's)");
   app.add_option("--chat_roles", [&](const std::vector<std::string>& v) {

@@ -27,6 +27,7 @@
 #include "engine/state_file.h"
 #include "serve/scheduler.h"
 #include "serve/web_page.h"
+#include "serve/runs_view.h"
 #include "tokenizer/tokenizer_for_model.h"
 
 namespace rwkv {
@@ -504,6 +505,12 @@ int run_server(const ServeOptions& opt, const std::function<void(int)>& on_liste
     res.set_content(json{{"id", std::string(req.matches[1])}, {"object", "state"}, {"deleted", true}}.dump(),
                     "application/json");
   });
+  static bool stopping = false;
+  stopping = false;
+  if (!opt.runs.empty()) {
+    if (!std::filesystem::is_directory(opt.runs)) fail("serve", "--runs {}: not a folder", opt.runs);
+    add_runs_routes(svr, opt.runs, &stopping);
+  }
   svr.Get("/", [&](const httplib::Request&, httplib::Response& res) { res.set_content(kChatPageHtml, "text/html; charset=utf-8"); });
   svr.Get("/health", [&](const httplib::Request&, httplib::Response& res) {
     const SchedulerStats s = S.sched->stats();
@@ -525,6 +532,7 @@ int run_server(const ServeOptions& opt, const std::function<void(int)>& on_liste
   std::thread watcher([&] {
     while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     S.sched->shutdown();  // in-flight generations end (cancelled), so their handlers return
+    stopping = true;      // and the runs' metric streams
     svr.stop();
   });
   if (on_listening) on_listening(port);

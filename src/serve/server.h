@@ -18,6 +18,7 @@ struct ServeOptions {
   std::string api_key;     // non-empty: every /v1 route needs "Authorization: Bearer <key>"
   size_t max_body = 8u << 20;  // bytes; larger bodies get 413 (a state upload is a body too)
   size_t cache_mb = 256;      // prefix-state cache budget (0: off)
+  std::string runs;           // training runs folder for the runs view (serve/runs_view.h); empty: none
   double k_eps = -1;       // RWKV-2 K_EPS (< 0: the model's default)
   ChatTemplate chat;
 };

@@ -36,7 +36,7 @@ const char* const kChatPageHtml = R"HTML(<!doctype html>
 </head>
 <body>
 <main>
-  <header><b>rwkv chat</b><span id="model">…</span></header>
+  <header><b>rwkv chat</b><span id="model">…</span><a href="/runs" style="margin-left:auto;color:#9db6ee">runs</a></header>
   <div id="log" aria-live="polite"></div>
   <form id="form">
     <textarea id="input" placeholder="Say something (Enter sends, Shift+Enter: new line)"></textarea>

@@ -1,11 +1,14 @@
 // serve_page_check.mjs — the chat page of `rwkv serve` in headless Chromium (playwright-core,
 // the system's /usr/bin/chromium or $CHROMIUM): type a message, see a reply stream in, press
-// stop, send again; save a PNG screenshot. Run by tests/test_serve.cpp:
-//   node serve_page_check.mjs BASE_URL OUT.png
+// stop, send again; save a PNG screenshot. With a run's metrics.jsonl (the server started with
+// --runs): the /runs view draws its curves and redraws them when a line is appended.
+// Run by tests/test_serve.cpp:
+//   node serve_page_check.mjs BASE_URL OUT.png [RUN/metrics.jsonl RUNS_OUT.png]
 // Prints one line per check and "serve_page_check: OK"; exits 1 on the first failure.
 import { chromium } from 'playwright-core';
+import fs from 'node:fs';
 
-const [base, png] = process.argv.slice(2);
+const [base, png, metrics, runs_png] = process.argv.slice(2);
 const check = (cond, what) => {
   if (!cond) { console.error('serve_page_check: FAILED: ' + what); process.exit(1); }
   console.log('ok   ' + what);
@@ -45,6 +48,18 @@ try {
   check(errors.length === 0, 'no page errors ' + JSON.stringify(errors));
   check(outside.length === 0, 'no request leaves the server (offline page) ' + JSON.stringify(outside));
   await page.screenshot({ path: png });
+  if (metrics) {
+    await page.click('a[href="/runs"]');
+    await page.waitForSelector('#curves svg', { timeout: 15000 });
+    await page.waitForFunction(() => /: \d+ steps/.test(document.getElementById('status').textContent));
+    const n = parseInt((await page.textContent('#status')).match(/: (\d+) steps/)[1]);
+    check(n >= 2, 'runs view draws the run: ' + await page.textContent('#status'));
+    fs.appendFileSync(metrics, JSON.stringify({ step: n, loss: 3.0, lr: 1e-3, grad_norm: 1.0, tokens_per_s: 100 }) + '\n');
+    await page.waitForFunction((m) => document.getElementById('status').textContent.includes(': ' + m + ' steps'), n + 1, { timeout: 15000 });
+    check(true, 'an appended line shows up live: ' + await page.textContent('#status'));
+    check(errors.length === 0, 'no page errors on /runs ' + JSON.stringify(errors));
+    await page.screenshot({ path: runs_png });
+  }
   console.log('serve_page_check: OK');
 } finally {
   await browser.close();
