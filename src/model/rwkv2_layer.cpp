@@ -46,7 +46,36 @@ struct Rwkv2Layer {
   const float* key = nullptr;                      // (A, C) fp32: W_k x is summed in double (ops/linear_f64acc.h)
   int64_t off_x = 0, off_aa = 0, off_bb = 0;       // in a state slot
   ChannelMix456 ffn;
+
+  // Layer i's tensors through the table, its state parts appended to `layout`; `store` keeps
+  // an fp32 copy of the key matrix when the file has it in another dtype.
+  void load(TableReader& r, WeightStore& store, StateLayout& layout, int i, const ModelConfig& cfg);
 };
+
+void Rwkv2Layer::load(TableReader& r, WeightStore& store, StateLayout& layout, int i, const ModelConfig& cfg) {
+  const int C = cfg.n_embd, A = cfg.dim_att;
+  const LayerKeys at(i);
+  r.ln(at.block + "ln1", &ln1_w, &ln1_b);
+  mu = r.one_minus(at.block + "att.time_mix");
+  const float* td = r.vec(at.block + "att.time_decay");
+  const float* tf = r.vec(at.block + "att.time_first");
+  w.resize(A);
+  u.resize(A);
+  for (int c = 0; c < A; c++) {
+    w[c] = float(std::exp(-std::exp(double(td[c]))));
+    u[c] = float(std::exp(double(tf[c])));
+  }
+  const std::string key_name = at.block + "att.key.weight";
+  const WeightMat km = r.mat(key_name);
+  key = km.dt == DType::F32 ? static_cast<const float*>(km.p) : store.keep(store.at(key_name).to(DType::F32)).ptr<float>();
+  value = r.mat(at.block + "att.value.weight");
+  receptance = r.mat(at.block + "att.receptance.weight");
+  output = r.mat(at.block + "att.output.weight");
+  off_x = layout.add(at.state + "att_x", {C});
+  off_aa = layout.add(at.state + "att_aa", {A});
+  off_bb = layout.add(at.state + "att_bb", {A});
+  ffn.load(r, at.block, C, cfg.dim_ffn, ChannelMix456::Names::TimeMixOne, layout.add(at.state + "ffn_x", {C}));
+}
 
 class Rwkv2 final : public Model {
  public:
@@ -68,35 +97,11 @@ Rwkv2::Rwkv2(StateDict sd, const ModelConfig& cfg, const std::string& source, co
     : w_(std::move(sd), source) {
   cfg_ = cfg;
   TableReader r(w_, rwkv2_params(cfg), arch_name(cfg.arch));
-  const int C = cfg.n_embd, A = cfg.dim_att;
   k_eps_ = opt.k_eps ? *opt.k_eps : cfg.head_qk > 0 ? 1e-16f : 1e-8f;
   if (!(k_eps_ >= 0) || !std::isfinite(k_eps_)) fail("model", "{}: K_EPS must be a finite value >= 0, got {}", source, k_eps_);
   emb_ = r.mat("emb.weight");
-  for (int i = 0; i < cfg.n_layer; i++) {
-    const LayerKeys keys(i);
-    const std::string &b = keys.block, &s = keys.state;
-    Rwkv2Layer l;
-    r.ln(b + "ln1", &l.ln1_w, &l.ln1_b);
-    l.mu = r.one_minus(b + "att.time_mix");
-    const float *td = r.vec(b + "att.time_decay"), *tf = r.vec(b + "att.time_first");
-    l.w.resize(A);
-    l.u.resize(A);
-    for (int c = 0; c < A; c++) {
-      l.w[c] = float(std::exp(-std::exp(double(td[c]))));
-      l.u[c] = float(std::exp(double(tf[c])));
-    }
-    const WeightMat km = r.mat(b + "att.key.weight");
-    l.key = km.dt == DType::F32 ? static_cast<const float*>(km.p)
-                                : w_.keep(w_.at(b + "att.key.weight").to(DType::F32)).ptr<float>();
-    l.value = r.mat(b + "att.value.weight");
-    l.receptance = r.mat(b + "att.receptance.weight");
-    l.output = r.mat(b + "att.output.weight");
-    l.off_x = layout_.add(s + "att_x", {C});
-    l.off_aa = layout_.add(s + "att_aa", {A});
-    l.off_bb = layout_.add(s + "att_bb", {A});
-    l.ffn.load(r, b, C, cfg.dim_ffn, ChannelMix456::Names::TimeMixOne, layout_.add(s + "ffn_x", {C}));
-    layers_.push_back(std::move(l));
-  }
+  layers_.resize(size_t(cfg.n_layer));
+  for (int i = 0; i < cfg.n_layer; i++) layers_[size_t(i)].load(r, w_, layout_, i, cfg);
   ln_out_w_ = r.vec("ln_out.weight");
   ln_out_b_ = r.vec("ln_out.bias");
   head_ = r.mat("head.weight");
