@@ -102,3 +102,20 @@ TEST(TrainErrors, Flags) {
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("must divide 40320"), std::string::npos) << r.err;
 }
+
+// Absurd values are refused up front with the flag's name (they crashed or ran away before):
+// --devices huge (real_bsz overflowed to 0: SIGFPE), --lr_init nan, --n_layer 1e8 (allocated
+// until killed), --threads 100000 (SIGSEGV in libgomp).
+TEST(TrainErrors, AbsurdFlagValuesAreRefused) {
+  TempDir d;
+  expect_error(demo_flags(d / "a", "--devices 4611686018427387904"), d / "a", "--devices: 4611686018427387904 is more than 40320");
+  expect_error(demo_flags(d / "b", "--num_nodes 99999999999"), d / "b", "--num_nodes: 99999999999 is more than 40320");
+  expect_error(demo_flags(d / "c", "--lr_init nan"), d / "c", "--lr_init: nan is not a finite number");
+  expect_error(demo_flags(d / "e", "--adam_eps inf"), d / "e", "--adam_eps: inf is not a finite number");
+  expect_error(demo_flags(d / "f", "--n_layer 100000000"), d / "f", "--n_layer: 100000000 is more than 4096 layers");
+  expect_error(demo_flags(d / "g", "--n_layer 4000 --n_embd 8192"), d / "g", "training needs");
+  auto r = run_cli("generate --model " + rwkv::test::fixture("rwkv7-L2-D128-V512/model.pth") +
+                   " --tokenizer bytes --prompt hi --tokens 2 --threads 100000");
+  EXPECT_EQ(r.status, 1) << r.err;
+  EXPECT_NE(r.err.find("--threads 100000: must be at most"), std::string::npos) << r.err;
+}

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <unistd.h>
 #include <ctime>
 
 #include <fmt/format.h>
@@ -58,12 +59,29 @@ void TrainArgs::finalize() {
   if (adam_eps < 0) bad("adam_eps", "must be >= 0");
   if (weight_decay < 0) bad("weight_decay", "must be >= 0");
   if (grad_clip < 0) bad("grad_clip", "must be >= 0 (0 disables clipping)");
+  for (auto [flag, v] : {std::pair{"lr_init", lr_init}, {"lr_final", lr_final}, {"beta1", beta1}, {"beta2", beta2},
+                         {"adam_eps", adam_eps}, {"weight_decay", weight_decay}, {"grad_clip", grad_clip}})
+    if (!std::isfinite(v)) bad(flag, fmt::format("{} is not a finite number", v));
   if (lr_init < 0 || lr_final < 0) bad(lr_init < 0 ? "lr_init" : "lr_final", "must be >= 0");
   if (grad_cp != 0 && grad_cp != 1) bad("grad_cp", "must be 0 or 1");
   if (load_partial != 0 && load_partial != 1) bad("load_partial", "must be 0 or 1");
   if (epoch_begin < 0) bad("epoch_begin", "must be >= 0");
   if (magic_prime < 0) bad("magic_prime", "must be >= 0");
 
+  // each factor divides 40320 or the check below fails: bounding them first keeps the product in range
+  for (auto [flag, v] : {std::pair{"micro_bsz", micro_bsz}, {"devices", devices}, {"num_nodes", num_nodes}})
+    if (v > kSamplesPerEpoch)
+      bad(flag, fmt::format("{} is more than 40320, the samples of one mini-epoch (num_nodes*devices*micro_bsz must divide it)", v));
+  // sizes a machine can hold: weights, gradients and two AdamW moments in fp32, ~16 bytes per parameter
+  if (n_layer > 4096) bad("n_layer", fmt::format("{} is more than 4096 layers", n_layer));
+  if (n_embd > 65536) bad("n_embd", fmt::format("{} is more than 65536", n_embd));
+  {
+    const double params = double(n_layer) * 12.0 * double(n_embd) * double(n_embd) + 2.0 * double(vocab_size) * double(n_embd);
+    const double mem = double(sysconf(_SC_PHYS_PAGES)) * double(sysconf(_SC_PAGE_SIZE));
+    if (mem > 0 && params * 16 > mem)
+      bad("n_layer", fmt::format("n_layer {} x n_embd {} is ~{:.1f}G parameters: training needs ~{:.0f} GiB, this machine has {:.0f} GiB",
+                                 n_layer, n_embd, params / 1e9, params * 16 / (1 << 30), mem / (1 << 30)));
+  }
   real_bsz = num_nodes * devices * micro_bsz;
   epoch_count = magic_prime / kSamplesPerEpoch;
   epoch_steps = kSamplesPerEpoch / real_bsz;
