@@ -99,6 +99,17 @@ TEST(Safetensors, BadFilesNameFileAndKey) {
     EXPECT_NE(e.find(p), std::string::npos) << e;
     EXPECT_NE(e.find("'blocks.0.att.x_r': unknown dtype 'F8_E4M3'"), std::string::npos) << e;
   }
+  {  // a shape whose element count overflows (2^62 x 4): refused, not wrapped
+    std::string p = tmp / "huge.safetensors";
+    write_st(p, R"({"tokens":{"dtype":"I64","shape":[4611686018427387904,4],"data_offsets":[0,8]}})", "abcdefgh");
+    std::string e = error_of([&] { load_safetensors(p); });
+    EXPECT_NE(e.find("more than 2^62 elements"), std::string::npos) << e;
+    auto r = rwkv::test::run_cli("forward --model " + fixture("rwkv7-L2-D128-V512/model.pth") + " --tokens " + p +
+                                 " --out " + (tmp / "o.safetensors"));
+    EXPECT_EQ(r.status, 1) << r.err;
+    EXPECT_NE(r.err.find("2^62"), std::string::npos) << r.err;
+    EXPECT_FALSE(std::filesystem::exists(tmp / "o.safetensors"));
+  }
   {  // size mismatch
     std::string p = tmp / "sz.safetensors";
     write_st(p, R"({"k":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}})", "abcd");

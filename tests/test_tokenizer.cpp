@@ -109,6 +109,11 @@ TEST(WorldTokenizer, VocabularyFileErrorsNameTheLine) {
   EXPECT_NE(err.find("v.txt:2: token is 2 bytes but the line says '3'"), std::string::npos) << err;
   err = error_of([&] { WorldTokenizer t(write("1 'a' 1\nx 'b' 1\n")); });
   EXPECT_NE(err.find("v.txt:2: bad token id"), std::string::npos) << err;
+  // ids that would overflow id + 1 or size a table of gigabytes are refused
+  err = error_of([&] { WorldTokenizer t(write("1 'a' 1\n2147483647 'b' 1\n")); });
+  EXPECT_NE(err.find("v.txt:2: token id '2147483647' is outside [0, 16777216)"), std::string::npos) << err;
+  err = error_of([&] { WorldTokenizer t(write("2000000000 'b' 1\n")); });
+  EXPECT_NE(err.find("v.txt:1: token id '2000000000' is outside"), std::string::npos) << err;
   err = error_of([&] { WorldTokenizer t(write("1 a 1\n")); });
   EXPECT_NE(err.find("v.txt:1:"), std::string::npos) << err;
   err = error_of([&] { WorldTokenizer t(write("")); });

@@ -11,6 +11,10 @@
 
 namespace rwkv {
 
+namespace {
+constexpr int64_t kMaxWorldId = int64_t(1) << 24;
+}  // namespace
+
 static std::vector<std::pair<int32_t, std::string>> read_vocab(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   if (!f) fail("tokenizer", "{}: cannot read vocabulary file", path);
@@ -34,7 +38,10 @@ static std::vector<std::pair<int32_t, std::string>> read_vocab(const std::string
       if (used != line.size() - b - 1) len = -1;
     } catch (const std::exception&) {
     }
-    if (id < 0 || id > INT32_MAX) fail("tokenizer", "{}: bad token id '{}'", where, line.substr(0, a));
+    // ids index tables sized by the largest one: bound them (real vocabularies are < 2^18)
+    if (id < 0) fail("tokenizer", "{}: bad token id '{}'", where, line.substr(0, a));
+    if (id >= kMaxWorldId)
+      fail("tokenizer", "{}: token id '{}' is outside [0, {})", where, line.substr(0, a), kMaxWorldId);
     std::string bytes = parse_py_literal(std::string_view(line).substr(a, b - a), where);
     if (len < 0 || size_t(len) != bytes.size())
       fail("tokenizer", "{}: token is {} bytes but the line says '{}'", where, bytes.size(), line.substr(b + 1));
