@@ -1,6 +1,7 @@
 // test_bpe.cpp — the 20B byte-level BPE tokenizer: every fixture case of the official
 // `tokenizers` output encodes exactly and decodes back (to its NFC form), the GPT-2 split, NFC,
 // and clear errors for bad ids and unsupported tokenizer.json files.
+#include <tuple>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -95,6 +96,24 @@ TEST(Bpe, BadInput) {
     ADD_FAILURE() << "no error";
   } catch (const rwkv::Error& e) {
     EXPECT_NE(std::string(e.what()).find("model.type"), std::string::npos) << e.what();
+  }
+  // token ids from the file: negative (wrote before the table), huge (a gigantic table), not
+  // integers (undefined casts) — each a clear error naming the file
+  auto with_ids = [&](const std::string& name, const std::string& vocab_id, const std::string& added_id) {
+    std::ofstream(d / name) << R"({"model": {"type": "BPE", "vocab": {"a": )" << vocab_id
+                            << R"(}, "merges": []}, "pre_tokenizer": {"type": "ByteLevel"}, "added_tokens": [{"id": )"
+                            << added_id << R"(, "content": "<x>"}]})";
+    return d / name;
+  };
+  for (auto [v, a, want] : {std::tuple{"0", "-1", "an added token has id -1"},
+                            {"0", "2147483647", "an added token has id 2147483647"},
+                            {"0", "1.5", "an added token must be an integer token id"},
+                            {"-3", "1", "model.vocab['a'] has id -3"},
+                            {"99999999999", "1", "model.vocab['a'] has id 99999999999"}}) {
+    const std::string f = with_ids("ids.json", v, a);
+    std::string e = rwkv::test::error_of([&] { BpeTokenizer::load(f); });
+    EXPECT_NE(e.find(want), std::string::npos) << e;
+    EXPECT_NE(e.find("ids.json"), std::string::npos) << e;
   }
   std::ofstream(d / "bad.json") << "{not json";
   EXPECT_THROW(BpeTokenizer::load(d / "bad.json"), rwkv::Error);

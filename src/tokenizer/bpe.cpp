@@ -79,6 +79,16 @@ std::string read_text(const std::string& path) {
   return ss.str();
 }
 
+// A token id from the file: an integer in [0, 2^24) (tables are sized by the largest id; real
+// vocabularies are < 2^18), else "[tokenizer] <file>: <what> ...".
+int32_t token_id(const nlohmann::json& v, const std::string& path, const std::string& what) {
+  constexpr int64_t kMaxId = int64_t(1) << 24;
+  if (!v.is_number_integer()) fail("tokenizer", "{}: {} must be an integer token id, got {}", path, what, v.dump());
+  const int64_t id = v.is_number_unsigned() ? int64_t(std::min<uint64_t>(v.get<uint64_t>(), uint64_t(kMaxId))) : v.get<int64_t>();
+  if (id < 0 || id >= kMaxId) fail("tokenizer", "{}: {} has id {}, outside [0, {})", path, what, v.dump(), kMaxId);
+  return int32_t(id);
+}
+
 }  // namespace
 
 std::vector<std::string> BpeTokenizer::pre_tokenize(std::string_view text) {
@@ -129,14 +139,13 @@ std::unique_ptr<BpeTokenizer> BpeTokenizer::load(const std::string& path) {
     // vocab
     const json& vocab = field(model, "vocab");
     int32_t max_id = -1;
-    for (auto& [tok, idj] : vocab.items()) max_id = std::max(max_id, idj.get<int32_t>());
+    for (auto& [tok, idj] : vocab.items()) max_id = std::max(max_id, token_id(idj, path, "model.vocab['" + tok + "']"));
     const json& added = j.contains("added_tokens") ? j["added_tokens"] : json::array();
-    for (const json& a : added) max_id = std::max(max_id, field(a, "id").get<int32_t>());
+    for (const json& a : added) max_id = std::max(max_id, token_id(field(a, "id"), path, "an added token"));
     t->id_to_token_.assign(size_t(max_id + 1), std::string());
     t->is_added_.assign(size_t(max_id + 1), 0);
     for (auto& [tok, idj] : vocab.items()) {
-      int32_t id = idj.get<int32_t>();
-      if (id < 0) fail("tokenizer", "{}: model.vocab['{}'] has negative id {}", path, tok, id);
+      const int32_t id = token_id(idj, path, "model.vocab['" + tok + "']");
       t->id_to_token_[size_t(id)] = tok;
       t->vocab_[tok] = id;
     }
@@ -174,7 +183,7 @@ std::unique_ptr<BpeTokenizer> BpeTokenizer::load(const std::string& path) {
     }
     // added tokens
     for (const json& a : added) {
-      Added ad{field(a, "content").get<std::string>(), field(a, "id").get<int32_t>(), a.value("special", false),
+      Added ad{field(a, "content").get<std::string>(), token_id(field(a, "id"), path, "an added token"), a.value("special", false),
                a.value("normalized", !a.value("special", false))};
       if (a.value("lstrip", false) || a.value("rstrip", false) || a.value("single_word", false))
         fail("tokenizer", "{}: added token {} uses lstrip/rstrip/single_word, which is not supported", path, ad.id);
