@@ -342,10 +342,11 @@ struct Server {
                 completion += s.completion_tokens;
                 cached = std::max(cached, s.cached_tokens);
               }
+              // every choice's finish chunk written: done (a choice that finished after the copy
+              // above is handled in the next round, which does not wait: all_done() holds)
+              if (std::all_of(finished.begin(), finished.end(), [](bool f) { return f; })) break;
               l.lock();
-              if (ch->all_done() && ch->events.empty()) break;
             }
-            l.unlock();
             if (include_usage) {
               json u = {{"id", "usage"}, {"object", chat ? "chat.completion.chunk" : "text_completion"},
                         {"created", now_s()}, {"model", model_id}, {"choices", json::array()},
