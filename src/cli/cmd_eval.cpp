@@ -31,11 +31,7 @@ struct EvalFlags {
   int64_t limit = -1;
 
   void add(CLI::App* c, const std::string& data_help, bool data_required) {
-    c->add_option("--model", f.model, "model file (.pth or .safetensors)")->required();
-    c->add_option("--tokenizer", f.tokenizer, "world, 20b, bytes or a vocabulary file (default: from the model's vocabulary)");
-    c->add_option("--dtype", f.dtype, "convert weights at load: fp32, bf16 or fp16 (default: as stored)");
-    c->add_option("--threads", f.threads, "CPU threads (default: all cores)");
-    f.add_k_eps(*c);
+    f.add_model(*c);
     auto* d = c->add_option("--data", data, data_help);
     if (data_required) d->required();
     c->add_option("--json", json, "write per-document results and the totals as JSON lines to this file");
@@ -47,22 +43,26 @@ struct EvalFlags {
     if (batch < 1 || batch > 4096) fail("eval", "--batch must be in [1, 4096], got {}", batch);
     if (limit == 0 || limit < -1) fail("eval", "--limit must be >= 1, got {}", limit);
   }
-  std::unique_ptr<Engine> load() const {
-    if (f.threads > 0) set_num_threads(f.threads);
-    EngineOptions o = f.engine_options();
-    o.row_invariant = true;
-    return Engine::load(f.model, o);
-  }
+  std::unique_ptr<Engine> load() const { return f.load(/*row_invariant=*/true); }
   void write_json(const std::string& content) const {
     if (!json.empty()) write_file_atomic(json, content);
   }
 };
 
-// Scores with a progress line (documents; tokens/s) and returns the results and the seconds taken.
-std::vector<ScoreResult> score_with_progress(const Engine& e, std::span<const ScoreRequest> reqs, int batch,
-                                             const char* label, double* seconds) {
-  int64_t total_tokens = 0;
-  for (const ScoreRequest& r : reqs) total_tokens += int64_t(r.tokens.size()) - 1;
+struct ScoreRun {
+  std::vector<ScoreResult> res;
+  double seconds = 0;
+  int64_t tokens = 0;  // fed: every token but each request's last
+  void print_speed(size_t docs) const {
+    fmt::print("speed: {:.1f} documents/s, {:.0f} tokens/s ({:.1f} s)\n", double(docs) / seconds,
+               double(tokens) / seconds, seconds);
+  }
+};
+
+// Scores with a progress line (documents; tokens/s).
+ScoreRun score_with_progress(const Engine& e, std::span<const ScoreRequest> reqs, int batch, const char* label) {
+  ScoreRun run;
+  for (const ScoreRequest& r : reqs) run.tokens += int64_t(r.tokens.size()) - 1;
   Progress prog(label, double(reqs.size()), "docs");
   ScoreOptions o;
   o.batch = batch;
@@ -71,14 +71,10 @@ std::vector<ScoreResult> score_with_progress(const Engine& e, std::span<const Sc
   o.progress = [&](int64_t docs, int64_t fed) {
     prog.update(double(docs), fmt::format("{:.0f} tokens/s", double(fed) / std::max(since(), 1e-9)));
   };
-  auto res = score_requests(e, reqs, o);
-  *seconds = since();
-  prog.finish(fmt::format("{:.0f} tokens/s", double(total_tokens) / std::max(*seconds, 1e-9)));
-  return res;
-}
-
-void print_speed(size_t docs, int64_t tokens, double s) {
-  fmt::print("speed: {:.1f} documents/s, {:.0f} tokens/s ({:.1f} s)\n", double(docs) / s, double(tokens) / s, s);
+  run.res = score_requests(e, reqs, o);
+  run.seconds = std::max(since(), 1e-9);
+  prog.finish(fmt::format("{:.0f} tokens/s", double(run.tokens) / run.seconds));
+  return run;
 }
 
 int run_lambada(const EvalFlags& ef, const std::string& conv_name) {
@@ -91,20 +87,17 @@ int run_lambada(const EvalFlags& ef, const std::string& conv_name) {
   auto tok = ef.f.make_tok(*engine);
   std::vector<LambadaDoc> docs;
   std::vector<ScoreRequest> reqs;
-  int64_t tokens = 0;
   for (const JsonLine& l : read_jsonl(data, ef.limit)) {
     docs.push_back(lambada_doc(*tok, jsonl_string(l, data, "text"), conv, fmt::format("{}:{}", data, l.line)));
     reqs.push_back(docs.back().req);
-    tokens += int64_t(docs.back().req.tokens.size()) - 1;
   }
-  double s = 0;
-  auto res = score_with_progress(*engine, reqs, ef.batch, "lambada", &s);
-  const EvalTotals t = lambada_totals(res);
+  const ScoreRun run = score_with_progress(*engine, reqs, ef.batch, "lambada");
+  const EvalTotals t = lambada_totals(run.res);
   fmt::print("lambada ({} convention): {} documents, {} target tokens\n", convention_name(conv), t.docs,
              t.scored_tokens);
   fmt::print("ppl {:.6f}  acc {:.4f} % ({} / {})\n", t.ppl(), 100 * t.acc(), t.correct, t.docs);
-  print_speed(docs.size(), tokens, s);
-  ef.write_json(lambada_jsonl(docs, res, conv));
+  run.print_speed(docs.size());
+  ef.write_json(lambada_jsonl(docs, run.res, conv));
   return 0;
 }
 
@@ -144,19 +137,16 @@ int run_ppl(const EvalFlags& ef, bool no_prefix, int64_t ctx_len) {
   const std::vector<PplDoc> docs = read_ppl_docs(ef, *tok, &where);
   std::vector<ScoreRequest> reqs;
   std::vector<size_t> doc_of;
-  int64_t tokens = 0;
   for (size_t i = 0; i < docs.size(); i++)
     for (ScoreRequest& r : ppl_requests(docs[i], !no_prefix, ctx_len, where[i])) {
-      tokens += int64_t(r.tokens.size()) - 1;
       reqs.push_back(std::move(r));
       doc_of.push_back(i);
     }
-  double s = 0;
-  auto res = score_with_progress(*engine, reqs, ef.batch, "ppl", &s);
+  const ScoreRun run = score_with_progress(*engine, reqs, ef.batch, "ppl");
   std::vector<ScoreResult> per_doc(docs.size());
-  for (size_t i = 0; i < res.size(); i++) {  // windows in order
-    per_doc[doc_of[i]].ll += res[i].ll;
-    per_doc[doc_of[i]].n_scored += res[i].n_scored;
+  for (size_t i = 0; i < run.res.size(); i++) {  // windows in order
+    per_doc[doc_of[i]].ll += run.res[i].ll;
+    per_doc[doc_of[i]].n_scored += run.res[i].n_scored;
   }
   PplTotals t;
   for (size_t i = 0; i < docs.size(); i++) {
@@ -168,7 +158,7 @@ int run_ppl(const EvalFlags& ef, bool no_prefix, int64_t ctx_len) {
   fmt::print("ppl: {} documents, {} tokens, {} bytes\n", t.docs, t.tokens, t.bytes);
   fmt::print("mean cross-entropy {:.6f} nats/token  ppl {:.6f}  bits/byte {:.6f}\n", t.mean_ce(), t.ppl(),
              t.bits_per_byte());
-  print_speed(docs.size(), tokens, s);
+  run.print_speed(docs.size());
   ef.write_json(ppl_jsonl(docs, per_doc, t));
   return 0;
 }

@@ -1,5 +1,5 @@
-// infer_flags.h — flags shared by `rwkv generate` and `rwkv chat`: model loading (--model,
-// --dtype, --threads, --tokenizer) and the sampler (official PIPELINE_ARGS names).
+// infer_flags.h — flags shared by the commands that run a model (generate, chat, forward, eval,
+// serve): model loading (--model, --dtype, --threads, --tokenizer, --k_eps) and the sampler (official PIPELINE_ARGS names).
 #pragma once
 #include <CLI/CLI.hpp>
 #include <cmath>
@@ -69,9 +69,12 @@ struct InferFlags {
   }
 
   // Sets the CPU threads (--threads; a CLI-wide setting, not the engine's), then loads.
-  std::unique_ptr<Engine> load() const {
+  // row_invariant: EngineOptions::row_invariant (eval: the same numbers at any batch size).
+  std::unique_ptr<Engine> load(bool row_invariant = false) const {
     if (threads > 0) set_num_threads(threads);
-    return Engine::load(model, engine_options());
+    EngineOptions o = engine_options();
+    o.row_invariant = row_invariant;
+    return Engine::load(model, o);
   }
   // --tokenizer, or the one the model's vocabulary implies; refused when it does not fit the model.
   std::unique_ptr<Tokenizer> make_tok(const Engine& r) const { return make_tokenizer_for_model(tokenizer, r.vocab_size()); }
