@@ -6,6 +6,7 @@
 
 #include "cli/cli_util.h"
 #include "cli/command.h"
+#include "cli/infer_flags.h"
 #include "serve/server.h"
 
 using namespace rwkv;
@@ -13,9 +14,8 @@ using namespace rwkv;
 static int run(int argc, char** argv) {
   CLI::App app{"Serve a model over an OpenAI-compatible HTTP API with continuous batching (docs/serve.md)."};
   ServeOptions o;
-  app.add_option("--model", o.model, "model file (.pth or .safetensors), any RWKV version")->required();
-  app.add_option("--tokenizer", o.tokenizer, "world, 20b, bytes or a vocabulary file (default: from the model's vocabulary)");
-  app.add_option("--dtype", o.dtype, "convert weights at load: fp32, bf16 or fp16 (default: as stored)");
+  cli::InferFlags f;  // --model, --dtype, --threads, --tokenizer, --k_eps
+  f.add_model(app);
   app.add_option("--host", o.host, "address to listen on")->capture_default_str();
   app.add_option("--port", o.port, "port (0: any free port, printed)")->capture_default_str();
   app.add_option("--slots", o.slots, "sequences generated at once (state slots)")->capture_default_str();
@@ -25,8 +25,6 @@ static int run(int argc, char** argv) {
   app.add_option("--max_body", o.max_body, "largest request body in bytes (413 beyond)")->capture_default_str();
   app.add_option("--cache_mb", o.cache_mb, "prefix-state cache budget in MiB (0: off)")->capture_default_str();
   app.add_option("--runs", o.runs, "a folder of training runs to show at /runs (curves updating live)");
-  app.add_option("--threads", o.threads, "CPU threads (default: all cores)");
-  app.add_option("--k_eps", o.k_eps, "RWKV-2 only: K_EPS of the WKV denominator (default: the model's)");
   app.add_option("--chat_roles", [&](const std::vector<std::string>& v) {
        if (v.size() != 3) return false;
        o.chat.system = v[0], o.chat.user = v[1], o.chat.assistant = v[2];
@@ -35,6 +33,10 @@ static int run(int argc, char** argv) {
       ->delimiter(',')->expected(3);
   int code = 0;
   if (!cli::parse(app, argc, argv, &code)) return code;
+  o.model = f.model;
+  o.tokenizer = f.tokenizer;
+  o.threads = f.threads;
+  o.engine = f.engine_options();
   return run_server(o, [&](int port) {
     fmt::print("rwkv serve: listening on http://{}:{}\n", o.host, port);
     std::fflush(stdout);

@@ -108,6 +108,15 @@ CompletionRequest parse_completion_request(const nlohmann::json& b, bool chat, c
   r.cfg.max_tokens = int(integer(b, max_key, r.cfg.max_tokens, 0, 1 << 20));
   r.n = int(integer(b, "n", 1, 1, 16));
   r.stream = boolean(b, "stream", false);
+  if (auto so = b.find("stream_options"); so != b.end() && !so->is_null()) {
+    if (!so->is_object()) throw ApiError(400, "stream_options", "'stream_options' must be an object");
+    r.include_usage = boolean(*so, "include_usage", false);
+  }
+  if (auto st = b.find("state"); st != b.end() && !st->is_null()) {
+    if (!st->is_string()) throw ApiError(400, "state", "'state' must be a state id (string)");
+    r.state = st->get<std::string>();
+  }
+  r.save_state = boolean(b, "save_state", false);
   r.echo = boolean(b, "echo", false);
   if (b.contains("seed") && !b["seed"].is_null()) r.seed = uint32_t(integer(b, "seed", 0, INT64_MIN, INT64_MAX) & 0xffffffff);
   if (chat) {

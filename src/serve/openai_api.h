@@ -41,7 +41,9 @@ struct CompletionRequest {
   std::optional<uint32_t> seed;
   int n = 1;
   bool stream = false;
-  bool include_usage = true;   // stream_options.include_usage (always sent in the last chunk)
+  bool include_usage = false;  // stream_options.include_usage: a last chunk with the usage
+  std::string state;           // "state": start from this state id (the state API)
+  bool save_state = false;     // "save_state": keep the final state, reply with its id
   int logprobs = -1;           // completions: top-N (0..5); chat: 0 when "logprobs": true
   bool echo = false;
 };

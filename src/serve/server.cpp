@@ -64,6 +64,18 @@ std::string new_id(const char* prefix) {
   return fmt::format("{}-{:x}{:06x}", prefix, now_s(), ++n);
 }
 
+// Compact JSON text; bytes that are not UTF-8 (a model may emit them) become U+FFFD.
+std::string text_of(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+// A request body as JSON, or 400.
+nlohmann::json parse_body(const std::string& body) {
+  try {
+    return nlohmann::json::parse(body);
+  } catch (const std::exception& e) {
+    throw ApiError(400, "", std::string("the request body is not valid JSON: ") + e.what());
+  }
+}
+
 void send_error(httplib::Response& res, const ApiError& e) {
   res.status = e.status;
   res.set_content(error_json(e), "application/json");
@@ -83,7 +95,7 @@ struct Server {
     std::vector<float> logits;
     int64_t tokens = 0;
   };
-  std::mutex states_mu;
+  mutable std::mutex states_mu;
   std::map<std::string, Stored> states;
 
   std::string put_state(Stored st, std::string id = "") {
@@ -131,7 +143,7 @@ struct Server {
     return st;
   }
 
-  json logprobs_json(const std::vector<TokenEvent>& evs, bool chat, size_t text_offset0) const {
+  json logprobs_json(const std::vector<TokenEvent>& evs, bool chat) const {
     if (chat) {
       json content = json::array();
       for (const TokenEvent& e : evs) {
@@ -144,7 +156,7 @@ struct Server {
       return {{"content", content}};
     }
     json tokens = json::array(), lps = json::array(), tops = json::array(), offs = json::array();
-    size_t off = text_offset0;
+    size_t off = 0;
     for (const TokenEvent& e : evs) {
       const std::string t = tok->decode(&e.token, 1);
       tokens.push_back(t);
@@ -158,32 +170,26 @@ struct Server {
     return {{"tokens", tokens}, {"token_logprobs", lps}, {"top_logprobs", tops}, {"text_offset", offs}};
   }
 
-  void completion(const httplib::Request& req, httplib::Response& res, bool chat) {
+  static json usage_json(int64_t prompt, int64_t completion, int64_t cached) {
+    return {{"prompt_tokens", prompt}, {"completion_tokens", completion}, {"total_tokens", prompt + completion},
+            {"prompt_tokens_details", {{"cached_tokens", cached}}}};
+  }
+  // The state API entry for a finished generation's state (GenJob::want_state); its id.
+  std::string keep_state(const JobSummary& s) {
+    return put_state({std::make_shared<const std::vector<float>>(s.state), s.logits, s.prompt_tokens + s.completion_tokens});
+  }
+
+  // A completion request's body (parsed JSON) -> the reply in `res` (JSON, or an SSE stream).
+  void completion(const nlohmann::json& body, httplib::Response& res, bool chat) {
     requests++;
-    json body;
-    try {
-      body = json::parse(req.body);
-    } catch (const std::exception& e) {
-      throw ApiError(400, "", std::string("the request body is not valid JSON: ") + e.what());
-    }
-    CompletionRequest r = parse_completion_request(nlohmann::json::parse(req.body), chat, *tok, engine->vocab_size(), opt.chat);
+    CompletionRequest r = parse_completion_request(body, chat, *tok, engine->vocab_size(), opt.chat);
     if (!r.model.empty() && r.model != model_id)
       throw ApiError(404, "model", "the model '" + r.model + "' does not exist; this server has '" + model_id + "'",
                      "model_not_found");
     if (r.logprobs >= 0 && r.stream && r.echo) throw ApiError(400, "echo", "'echo' with 'stream' is not supported");
-    bool include_usage = false;
-    if (auto so = body.find("stream_options"); so != body.end() && so->is_object())
-      include_usage = so->value("include_usage", false);
+    const bool include_usage = r.include_usage, save_state = r.save_state;
     std::shared_ptr<const std::vector<float>> start;
-    if (auto st = body.find("state"); st != body.end() && !st->is_null()) {
-      if (!st->is_string()) throw ApiError(400, "state", "'state' must be a state id (string)");
-      start = get_state(st->get<std::string>(), "state").state;
-    }
-    bool save_state = false;
-    if (auto ss = body.find("save_state"); ss != body.end() && !ss->is_null()) {
-      if (!ss->is_boolean()) throw ApiError(400, "save_state", "'save_state' must be true or false");
-      save_state = ss->get<bool>();
-    }
+    if (!r.state.empty()) start = get_state(r.state, "state").state;
     auto ch = std::make_shared<Channel>(r.n);
     const uint32_t seed = r.seed ? *r.seed : std::random_device{}();
     for (int i = 0; i < r.n; i++) {
@@ -191,6 +197,7 @@ struct Server {
       j->prompt = r.prompt;
       j->cfg = r.cfg;
       j->seed = seed + uint32_t(i);
+      j->logprobs = r.logprobs >= 0;
       j->top_logprobs = std::max(r.logprobs, 0);
       j->prompt_logprobs = r.echo && r.logprobs >= 0;
       j->start_state = start;
@@ -244,8 +251,7 @@ struct Server {
         completion += s.completion_tokens;
         cached = std::max(cached, s.cached_tokens);
         json c = {{"index", i}};
-        if (save_state) c["state_id"] = put_state({std::make_shared<const std::vector<float>>(s.state), s.logits,
-                                                   s.prompt_tokens + s.completion_tokens});
+        if (save_state) c["state_id"] = keep_state(s);
         if (chat) c["message"] = {{"role", "assistant"}, {"content", text[size_t(i)]}};
         else c["text"] = text[size_t(i)];
         if (r.logprobs >= 0) {
@@ -257,7 +263,7 @@ struct Server {
             all.insert(all.end(), s.prompt_events.begin(), s.prompt_events.end());
           }
           all.insert(all.end(), evs[size_t(i)].begin(), evs[size_t(i)].end());
-          json lp = logprobs_json(all, chat, 0);
+          json lp = logprobs_json(all, chat);
           if (r.echo) {
             lp["token_logprobs"][0] = nullptr;
             lp["top_logprobs"][0] = nullptr;
@@ -270,18 +276,16 @@ struct Server {
         choices.push_back(c);
       }
       json out = {{"id", id}, {"object", chat ? "chat.completion" : "text_completion"}, {"created", now_s()},
-                  {"model", model_id}, {"choices", choices},
-                  {"usage", {{"prompt_tokens", prompt_tokens}, {"completion_tokens", completion},
-                             {"total_tokens", prompt_tokens + completion},
-                             {"prompt_tokens_details", {{"cached_tokens", cached}}}}}};
-      res.set_content(out.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
+                  {"model", model_id}, {"choices", choices}, {"usage", usage_json(prompt_tokens, completion, cached)}};
+      res.set_content(text_of(out), "application/json");
       return;
     }
     // streaming: SSE "data: {...}\n\n" chunks, then "data: [DONE]\n\n"
     const int n = r.n;
     const int64_t prompt_tokens = int64_t(r.prompt.size());
     const bool want_lp = r.logprobs >= 0;
-    auto chunk = [id, chat, this](int i, const std::string& text, const json& finish, const json& lp, bool role) {
+    auto chunk = [id, chat, this](int i, const std::string& text, const json& finish, const json& lp, bool role,
+                                  const std::string& state_id = "") {
       json c = {{"index", i}};
       if (chat) {
         json delta = json::object();
@@ -293,9 +297,10 @@ struct Server {
       }
       c["logprobs"] = lp;
       c["finish_reason"] = finish;
+      if (!state_id.empty()) c["state_id"] = state_id;  // the finish chunk names the saved state
       json o = {{"id", id}, {"object", chat ? "chat.completion.chunk" : "text_completion"}, {"created", now_s()},
                 {"model", model_id}, {"choices", json::array({c})}};
-      return "data: " + o.dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n";
+      return "data: " + text_of(o) + "\n\n";
     };
     res.set_header("Cache-Control", "no-cache");
     res.set_chunked_content_provider(
@@ -318,7 +323,7 @@ struct Server {
               l.unlock();
               for (auto& [i, e] : evs) {
                 if (e.text.empty() && !want_lp) continue;
-                json lp = want_lp ? logprobs_json({e}, chat, 0) : json(nullptr);
+                json lp = want_lp ? logprobs_json({e}, chat) : json(nullptr);
                 write(chunk(i, e.text, nullptr, lp, false));
               }
               for (int i = 0; i < n; i++) {
@@ -330,14 +335,8 @@ struct Server {
                   write("data: " + error_json(e) + "\n\n");
                 }
                 if (!s.tail.empty()) write(chunk(i, s.tail, nullptr, nullptr, false));
-                std::string fin = chunk(i, "", s.reason == FinishReason::Length ? "length" : "stop", nullptr, false);
-                if (save_state) {  // the finish chunk names the saved state
-                  json o = json::parse(fin.substr(6));
-                  o["choices"][0]["state_id"] = put_state({std::make_shared<const std::vector<float>>(s.state), s.logits,
-                                                           s.prompt_tokens + s.completion_tokens});
-                  fin = "data: " + o.dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n";
-                }
-                write(fin);
+                write(chunk(i, "", s.reason == FinishReason::Length ? "length" : "stop", nullptr, false,
+                            save_state ? keep_state(s) : ""));
                 finished[size_t(i)] = true;
                 completion += s.completion_tokens;
                 cached = std::max(cached, s.cached_tokens);
@@ -350,10 +349,8 @@ struct Server {
             if (include_usage) {
               json u = {{"id", "usage"}, {"object", chat ? "chat.completion.chunk" : "text_completion"},
                         {"created", now_s()}, {"model", model_id}, {"choices", json::array()},
-                        {"usage", {{"prompt_tokens", prompt_tokens}, {"completion_tokens", completion},
-                                   {"total_tokens", prompt_tokens + completion},
-                                   {"prompt_tokens_details", {{"cached_tokens", cached}}}}}};
-              write("data: " + u.dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n");
+                        {"usage", usage_json(prompt_tokens, completion, cached)}};
+              write("data: " + text_of(u) + "\n\n");
             }
             write("data: [DONE]\n\n");
             sink.done();
@@ -389,7 +386,7 @@ struct Server {
     m("cache_entries", "gauge", "states held by the prefix-state cache", double(s.cache_entries));
     m("cached_tokens_total", "counter", "prompt tokens served from the cache", double(s.cached_tokens));
     {
-      std::lock_guard<std::mutex> l(const_cast<std::mutex&>(states_mu));
+      std::lock_guard<std::mutex> l(states_mu);
       m("states", "gauge", "states held by the state API", double(states.size()));
     }
     return o;
@@ -404,14 +401,7 @@ int run_server(const ServeOptions& opt, const std::function<void(int)>& on_liste
   Server S;
   S.opt = opt;
   if (opt.threads > 0) set_num_threads(opt.threads);
-  EngineOptions eo;
-  if (!opt.dtype.empty()) {
-    DType d;
-    if (!dtype_from_name(opt.dtype, &d) || (d != DType::F32 && d != DType::BF16 && d != DType::F16))
-      fail("serve", "--dtype must be fp32, bf16 or fp16, got '{}'", opt.dtype);
-    eo.dtype = d;
-  }
-  if (opt.k_eps >= 0) eo.model.k_eps = float(opt.k_eps);
+  EngineOptions eo = opt.engine;
   eo.row_invariant = true;  // a request's tokens do not depend on the others in its batch
   S.engine = Engine::load(opt.model, eo);
   S.tok = make_tokenizer_for_model(opt.tokenizer, S.engine->vocab_size());
@@ -457,7 +447,7 @@ int run_server(const ServeOptions& opt, const std::function<void(int)>& on_liste
   auto completion = [&](bool chat) {
     return [&S, chat](const httplib::Request& req, httplib::Response& res) {
       try {
-        S.completion(req, res, chat);
+        S.completion(parse_body(req.body), res, chat);
       } catch (const ApiError& e) {
         S.errors++;
         send_error(res, e);
@@ -469,20 +459,18 @@ int run_server(const ServeOptions& opt, const std::function<void(int)>& on_liste
   svr.Get("/v1/models", [&](const httplib::Request&, httplib::Response& res) {
     json m = {{"object", "list"},
               {"data", json::array({{{"id", S.model_id}, {"object", "model"}, {"created", S.created}, {"owned_by", "rwkv"}}})}};
-    res.set_content(m.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
+    res.set_content(text_of(m), "application/json");
   });
   // ---- the state API ----
   svr.Post("/v1/states", [&](const httplib::Request& req, httplib::Response& res) {
-    json body = json::parse(req.body, nullptr, false);
-    if (body.is_discarded() || !body.is_object()) throw ApiError(400, "", "the request body must be a JSON object");
+    nlohmann::json body = parse_body(req.body);
+    if (!body.is_object()) throw ApiError(400, "", "the request body must be a JSON object");
     const bool chat = body.contains("messages");
     body["max_tokens"] = 0;
     body["save_state"] = true;
     body.erase("stream");
-    httplib::Request inner = req;
-    inner.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
-    httplib::Response r2;
-    S.completion(inner, r2, chat);
+    httplib::Response r2;  // the completion's reply: its state id and token counts
+    S.completion(body, r2, chat);
     json out = json::parse(r2.body);
     const std::string id = out["choices"][0]["state_id"];
     json o = {{"id", id}, {"object", "state"}, {"tokens", out["usage"]["prompt_tokens"]},
@@ -516,7 +504,7 @@ int run_server(const ServeOptions& opt, const std::function<void(int)>& on_liste
   svr.Get("/health", [&](const httplib::Request&, httplib::Response& res) {
     const SchedulerStats s = S.sched->stats();
     json h = {{"status", "ok"}, {"slots", s.slots}, {"slots_busy", s.busy_slots}, {"queue_length", s.queued}};
-    res.set_content(h.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
+    res.set_content(text_of(h), "application/json");
   });
   svr.Get("/metrics", [&](const httplib::Request&, httplib::Response& res) {
     res.set_content(S.metrics(), "text/plain; version=0.0.4");

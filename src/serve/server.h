@@ -6,12 +6,14 @@
 #include <functional>
 #include <string>
 
+#include "engine/engine.h"
 #include "serve/openai_api.h"
 
 namespace rwkv {
 
 struct ServeOptions {
-  std::string model, tokenizer, dtype;
+  std::string model, tokenizer;
+  EngineOptions engine;    // dtype, RWKV-2's K_EPS (row_invariant is always set by the server)
   std::string host = "127.0.0.1";
   int port = 8000;         // 0: any free port (printed)
   int slots = 8, max_queue = 64, chunk_len = 256, threads = 0, http_threads = 96;
@@ -19,7 +21,6 @@ struct ServeOptions {
   size_t max_body = 8u << 20;  // bytes; larger bodies get 413 (a state upload is a body too)
   size_t cache_mb = 256;      // prefix-state cache budget (0: off)
   std::string runs;           // training runs folder for the runs view (serve/runs_view.h); empty: none
-  double k_eps = -1;       // RWKV-2 K_EPS (< 0: the model's default)
   ChatTemplate chat;
 };
 
