@@ -30,7 +30,7 @@ std::list<PrefixCache::Entry>::iterator PrefixCache::find(uint64_t h, std::span<
 
 bool PrefixCache::contains(std::span<const int32_t> prefix) const { return find(hash(prefix), prefix) != lru_.end(); }
 
-int64_t PrefixCache::lookup(std::span<const int32_t> tokens, std::vector<float>* state) {
+int64_t PrefixCache::lookup(std::span<const int32_t> tokens, const std::vector<float>** state) {
   if (index_.empty() || tokens.size() < 2) return 0;
   std::vector<uint64_t> h(tokens.size());  // h[p-1]: hash of tokens[0, p)
   uint64_t x = kFnvBasis;
@@ -39,7 +39,7 @@ int64_t PrefixCache::lookup(std::span<const int32_t> tokens, std::vector<float>*
     auto it = find(h[p - 1], tokens.first(p));
     if (it == lru_.end()) continue;
     lru_.splice(lru_.begin(), lru_, it);
-    *state = it->state;
+    *state = &it->state;
     hits++;
     cached_tokens += int64_t(p);
     return int64_t(p);

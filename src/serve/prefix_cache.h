@@ -17,11 +17,12 @@ namespace rwkv {
 class PrefixCache {
  public:
   PrefixCache(size_t budget_bytes, int64_t interval) : budget_(budget_bytes), interval_(interval) {}
-  // Length p of the longest cached prefix with p < tokens.size() (0: none); its state goes to
-  // *state. Counts a hit when p > 0.
-  int64_t lookup(std::span<const int32_t> tokens, std::vector<float>* state);
-  // Keeps the state after `prefix` (replacing an entry for the same tokens); evicts the least
-  // recently used entries beyond the budget. A state larger than the budget is not kept.
+  // Length p of the longest cached prefix with p < tokens.size() (0: none); *state points at its
+  // state until the next insert. Counts a hit when p > 0.
+  int64_t lookup(std::span<const int32_t> tokens, const std::vector<float>** state);
+  // Keeps a copy of the state after `prefix` (nothing when the same tokens are cached: same
+  // state); evicts the least recently used entries beyond the budget. A state larger than the
+  // budget is not kept.
   void insert(std::span<const int32_t> prefix, std::span<const float> state);
   bool contains(std::span<const int32_t> prefix) const;
   int64_t interval() const { return interval_; }

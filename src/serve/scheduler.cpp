@@ -98,6 +98,10 @@ SchedulerStats Scheduler::stats() const {
   return s;
 }
 
+std::span<const float> Scheduler::slot_state(int slot) const {
+  return {pool_.slot(slot), size_t(pool_.slot_floats())};
+}
+
 void Scheduler::finish(Active& a, int slot, FinishReason r, const std::string& error) {
   JobSummary s;
   s.reason = r;
@@ -108,17 +112,14 @@ void Scheduler::finish(Active& a, int slot, FinishReason r, const std::string& e
   s.prompt_events = std::move(a.prompt_events);
   if (r == FinishReason::Stop || r == FinishReason::Length) {
     const bool cache = cache_.enabled() && !a.job->start_state && a.fed == a.job->prompt.size();
-    if (a.job->want_state || cache) {
-      std::vector<float> st = pool_.snapshot(slot);
-      if (cache) {  // the conversation so far: the next turn starts here
-        std::vector<int32_t> all = a.job->prompt;
-        all.insert(all.end(), a.gen_fed.begin(), a.gen_fed.end());
-        cache_.insert(all, st);
-      }
-      if (a.job->want_state) {
-        s.state = std::move(st);
-        s.logits = std::move(a.last_logits);
-      }
+    if (cache) {  // the conversation so far: the next turn starts here
+      std::vector<int32_t> all = a.job->prompt;
+      all.insert(all.end(), a.gen_fed.begin(), a.gen_fed.end());
+      cache_.insert(all, slot_state(slot));
+    }
+    if (a.job->want_state) {
+      s.state = pool_.snapshot(slot);
+      s.logits = std::move(a.last_logits);
     }
   }
   s.completion_tokens = a.dec.generated();
@@ -171,11 +172,11 @@ void Scheduler::loop() {
           pool_.restore(s, *a.job->start_state);
         } else {
           pool_.zero(s);
-          std::vector<float> st;
-          if (cache_.enabled()) {
+          const std::vector<float>* st = nullptr;
+          if (cache_.enabled() && !a.job->prompt_logprobs) {  // echo scores every prompt token: no shortcut
             const int64_t p = cache_.lookup(a.job->prompt, &st);
-            if (p > 0 && !a.job->prompt_logprobs) {  // echo scores every prompt token: no shortcut
-              pool_.restore(s, st);
+            if (p > 0) {
+              pool_.restore(s, *st);
               a.fed = size_t(p);
               a.cached = p;
             }
@@ -267,7 +268,6 @@ void Scheduler::step_one(size_t i, int s, const BatchEntry& entry, int V) {
         if (pos >= len) break;
         TokenEvent ev;
         ev.token = a.job->prompt[pos];
-        ev.text = tok_.decode(&ev.token, 1);
         ev.logprob = token_logprob(logits + j * size_t(V), V, ev.token).logprob;
         top_tokens(logits + j * size_t(V), V, a.job->top_logprobs,
                    double(logits[j * size_t(V) + size_t(ev.token)]) - ev.logprob, ev.top);
@@ -277,7 +277,7 @@ void Scheduler::step_one(size_t i, int s, const BatchEntry& entry, int V) {
     prompt_tokens_ += int64_t(n);
     const int64_t k = cache_.interval();
     if (cache_.enabled() && !a.job->start_state && (int64_t(a.fed) % k == 0 || a.fed + 1 == len || a.fed == len))
-      cache_.insert(std::span<const int32_t>(a.job->prompt).first(a.fed), pool_.snapshot(s));
+      cache_.insert(std::span<const int32_t>(a.job->prompt).first(a.fed), slot_state(s));
     if (a.fed < len) return;
     if (entry.logits == Logits::All) logits += (n - 1) * size_t(V);  // the last row samples
   } else {
@@ -286,10 +286,10 @@ void Scheduler::step_one(size_t i, int s, const BatchEntry& entry, int V) {
   if (a.job->want_state) a.last_logits.assign(logits, logits + V);
   if (a.dec.generated() >= a.job->cfg.max_tokens) return finish(a, s, FinishReason::Length);
   TokenEvent ev;
-  ev.token = a.dec.sample(logits, &ev.logprob);
+  ev.token = a.dec.sample(logits, a.job->logprobs ? &ev.logprob : nullptr);
   if (a.dec.is_stop_token(ev.token)) return finish(a, s, FinishReason::Stop);
   const int32_t tok = ev.token;
-  top_tokens(logits, V, a.job->top_logprobs, double(logits[tok]) - ev.logprob, ev.top);
+  if (a.job->top_logprobs > 0) top_tokens(logits, V, a.job->top_logprobs, double(logits[tok]) - ev.logprob, ev.top);
   ev.text = a.dec.accept(tok);
   generated_++;
   if (a.job->on_token) a.job->on_token(ev);

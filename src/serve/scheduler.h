@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -29,7 +30,7 @@ const char* finish_reason_name(FinishReason r);  // "stop", "length", "cancelled
 struct TokenEvent {
   int32_t token = 0;
   std::string text;  // the text that became safe to show with this token (may be empty)
-  double logprob = 0;  // of the token under the model's plain softmax
+  double logprob = 0;  // of the token under the model's plain softmax (GenJob::logprobs)
   std::vector<std::pair<int32_t, double>> top;  // the top_logprobs most likely tokens, best first
 };
 
@@ -42,8 +43,7 @@ struct JobSummary {
   // with GenJob::want_state: the state after every prompt and generated token, and the logits
   // after the last of them (what a state file holds)
   std::vector<float> state, logits;
-  // with GenJob::prompt_logprobs: prompt tokens 1.. under the logits before each (text: the
-  // token's own bytes)
+  // with GenJob::prompt_logprobs: prompt tokens 1.. under the logits before each (no text)
   std::vector<TokenEvent> prompt_events;
 };
 
@@ -52,7 +52,8 @@ struct GenJob {
   std::vector<int32_t> prompt;  // >= 1 token
   GenerateConfig cfg;           // sampler, max_tokens, stop strings (validated by the caller)
   uint32_t seed = 0;
-  int top_logprobs = 0;          // alternatives reported per token (TokenEvent::top)
+  bool logprobs = false;         // TokenEvent::logprob wanted (a log-softmax per token: off by default)
+  int top_logprobs = 0;          // alternatives reported per token (TokenEvent::top); needs logprobs
   bool prompt_logprobs = false;  // score the prompt's own tokens (echo + logprobs)
   // Start from this state (a pool slot's floats) instead of the fresh one; the prefix cache is
   // not used then.
@@ -97,6 +98,7 @@ class Scheduler {
   void finish(Active& a, int slot, FinishReason r, const std::string& error = "");
   void end(Active& a, int slot, FinishReason r, int32_t pending);  // finish, feeding `pending` first if wanted
   int64_t next_chunk(const Active& a) const;
+  std::span<const float> slot_state(int slot) const;  // the slot's floats, in place
   const Engine& engine_;
   const Tokenizer& tok_;
   SchedulerOptions opt_;
