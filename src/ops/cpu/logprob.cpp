@@ -57,7 +57,7 @@ inline __m512d exp_nonpos8(__m512d x) {
 #endif
 }  // namespace
 
-TokenLogProb token_logprob(const float* l, int V, int32_t token) {
+RowStats row_stats(const float* l, int V) {
   int i = 0;
   float mx = l[0];
 #if defined(__AVX512F__) && defined(__AVX512DQ__)
@@ -79,7 +79,12 @@ TokenLogProb token_logprob(const float* l, int V, int32_t token) {
   sum = _mm512_reduce_add_pd(acc);
 #endif
   for (; i < V; i++) sum += exp_nonpos(double(l[i]) - m);
-  return {double(l[token]) - m - std::log(sum), am == token};
+  return {mx, am, std::log(sum)};
+}
+
+TokenLogProb token_logprob(const float* l, int V, int32_t token) {
+  const RowStats r = row_stats(l, V);
+  return {double(l[token]) - double(r.max) - r.log_sum, r.argmax == token};
 }
 
 }  // namespace rwkv
