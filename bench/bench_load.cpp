@@ -1,6 +1,6 @@
 // bench_load.cpp — how fast a big checkpoint loads: makes one with `rwkv init` (default
 // L24-D2048-V65536, 1.5B parameters, bf16) in a temp folder, then times load_pth and
-// load_safetensors (mmap, zero-copy) and reports resident memory before/after the load and
+// load_safetensors (mmap, zero-copy; .pth with and without its CRC-32 check) and reports resident memory before/after the load and
 // after touching every page. The temp folder is removed at the end.
 //   bench_load [--n_layer 24] [--n_embd 2048] [--vocab_size 65536] [--dtype bf16] [--model FILE]
 #include <fmt/format.h>
@@ -76,7 +76,10 @@ int main(int argc, char** argv) {
       if (std::system(cmd.c_str()) != 0) throw std::runtime_error("rwkv init failed: " + cmd);
       fmt::print("rwkv init L{}-D{}-V{} ({}): {:.1f} s\n", n_layer, n_embd, vocab, dtype, secs(t));
     }
-    measure(".pth", pth);
+    rwkv::set_pth_crc_check(false);
+    measure(".pth no crc", pth);
+    rwkv::set_pth_crc_check(true);
+    measure(".pth crc", pth);
     std::string st = (dir / "model.safetensors").string();
     {
       auto t = Clock::now();

@@ -103,12 +103,24 @@ TEST(Safetensors, BadFilesNameFileAndKey) {
     std::string p = tmp / "huge.safetensors";
     write_st(p, R"({"tokens":{"dtype":"I64","shape":[4611686018427387904,4],"data_offsets":[0,8]}})", "abcdefgh");
     std::string e = error_of([&] { load_safetensors(p); });
-    EXPECT_NE(e.find("more than 2^62 elements"), std::string::npos) << e;
+    EXPECT_NE(e.find("[safetensors] " + p + ": tensor 'tokens': 8 data bytes for int64 (4611686018427387904, 4) (needs more than 2^64)"),
+              std::string::npos) << e;
     auto r = rwkv::test::run_cli("forward --model " + fixture("rwkv7-L2-D128-V512/model.pth") + " --tokens " + p +
                                  " --out " + (tmp / "o.safetensors"));
     EXPECT_EQ(r.status, 1) << r.err;
-    EXPECT_NE(r.err.find("2^62"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("(needs more than 2^64)"), std::string::npos) << r.err;
     EXPECT_FALSE(std::filesystem::exists(tmp / "o.safetensors"));
+  }
+  {  // a name twice (a JSON parser keeps one silently) and two tensors over the same bytes
+    std::string p = tmp / "dup.safetensors";
+    write_st(p, R"({"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]},"a":{"dtype":"U8","shape":[2],"data_offsets":[2,4]}})",
+             "abcd");
+    EXPECT_NE(error_of([&] { load_safetensors(p); }).find("[safetensors] " + p + ": tensor 'a' appears twice"),
+              std::string::npos);
+    write_st(p, R"({"a":{"dtype":"U8","shape":[3],"data_offsets":[0,3]},"b":{"dtype":"U8","shape":[2],"data_offsets":[2,4]}})",
+             "abcd");
+    std::string e = error_of([&] { load_safetensors(p); });
+    EXPECT_NE(e.find("[safetensors] " + p + ": tensors 'a' and 'b' overlap"), std::string::npos) << e;
   }
   {  // size mismatch
     std::string p = tmp / "sz.safetensors";

@@ -13,6 +13,7 @@ static int run(int argc, char** argv) {
   app.add_option("in", in, "input model (.pth or .safetensors)")->required();
   app.add_option("out", out, "output model (.safetensors, else .pth)")->required();
   app.add_option("--dtype", dtype, "cast floating-point tensors to fp32, bf16 or fp16");
+  rwkv::cli::add_skip_crc(app);
   int code = 0;
   if (!rwkv::cli::parse(app, argc, argv, &code)) return code;
   rwkv::DType want = rwkv::DType::F32;

@@ -33,6 +33,7 @@ static int run(int argc, char** argv) {
   CLI::App app{"Show a model file's architecture, sizes, parameter count and tensor table"};
   std::string path;
   app.add_option("model", path, "model file (.pth or .safetensors)")->required();
+  rwkv::cli::add_skip_crc(app);
   int code = 0;
   if (!rwkv::cli::parse(app, argc, argv, &code)) return code;
   rwkv::StateDict sd = rwkv::load_model_file(path);

@@ -38,6 +38,7 @@ static int run(int argc, char** argv) {
   app.get_formatter()->column_width(28);
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // argparse: last wins
   app.add_option("--load_model", a.load_model, "checkpoint to start from (full path, .pth)");
+  rwkv::cli::add_skip_crc(app);
   app.add_option("--wandb", a.wandb, "accepted and ignored (no wandb logging here)");
   app.add_option("--proj_dir", a.proj_dir, "run folder: checkpoints, train_log.txt, metrics.jsonl")->capture_default_str();
   app.add_option("--random_seed", a.random_seed, "seed of the initial weights (-1: default seed)")->capture_default_str();

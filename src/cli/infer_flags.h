@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/cli_util.h"
 #include "core/error.h"
 #include "infer/generate.h"
 #include "core/threads.h"
@@ -32,6 +33,7 @@ struct InferFlags {
                    "world, bytes, 20b, or a vocab .txt / tokenizer.json path (default: from the model's "
                    "vocabulary size: 65536 world, 50277 20b)");
     add_k_eps(app);
+    add_skip_crc(app);
   }
   void add_k_eps(CLI::App& app) {
     app.add_option("--k_eps", k_eps,

@@ -1,9 +1,12 @@
 // main.cpp — `rwkv` entry point: dispatch to a registered subcommand; library errors
-// (rwkv::Error) are printed as "rwkv <cmd>: error: ..." and exit with status 1.
+// (rwkv::Error) are printed as "rwkv <cmd>: error: ..." and exit with status 1; a standard-library
+// exception is never printed bare ("[memory] out of memory", "[internal] ...").
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <new>
+#include <stdexcept>
 #include <string>
 
 #include <fmt/format.h>
@@ -48,8 +51,15 @@ int main(int argc, char** argv) {
     } catch (const rwkv::Error& e) {
       fmt::print(stderr, "{}: error: {}\n", self, e.what());
       return 1;
+    } catch (const std::bad_alloc&) {
+      fmt::print(stderr, "{}: error: [memory] out of memory: an allocation failed (a file or flag asks for more "
+                         "memory than this machine has)\n", self);
+      return 1;
+    } catch (const std::length_error& e) {
+      fmt::print(stderr, "{}: error: [memory] a size too large to allocate ({})\n", self, e.what());
+      return 1;
     } catch (const std::exception& e) {
-      fmt::print(stderr, "{}: error: {}\n", self, e.what());
+      fmt::print(stderr, "{}: error: [internal] {}\n", self, e.what());
       return 1;
     }
   }

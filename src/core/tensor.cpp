@@ -13,8 +13,8 @@ namespace rwkv {
 int64_t shape_numel(const Shape& s) {
   int64_t n = 1;
   for (auto d : s)
-    if (d < 0 || __builtin_mul_overflow(n, d, &n) || n > (int64_t(1) << 62))
-      fail("tensor", "shape {} has a negative size or more than 2^62 elements", shape_str(s));
+    if (d < 0 || __builtin_mul_overflow(n, d, &n) || n > (int64_t(1) << 56))
+      fail("tensor", "shape {} has a negative size or more than 2^56 elements (bytes would overflow)", shape_str(s));
   return n;
 }
 

@@ -14,7 +14,7 @@ namespace rwkv {
 
 using Shape = std::vector<int64_t>;
 
-int64_t shape_numel(const Shape& s);  // throws "[tensor] ..." for a negative size or > 2^62 elements
+int64_t shape_numel(const Shape& s);  // throws "[tensor] ..." for a negative size or > 2^56 elements (so nbytes never overflows)
 Shape shape_squeezed(const Shape& s);   // without its size-1 dims
 std::string shape_str(const Shape& s);  // "(2, 33)" as torch prints sizes
 

@@ -11,6 +11,9 @@ namespace rwkv {
 
 // .pth as torch.save writes it; strips a "_forward_module." prefix. Errors: "[pth] <path>: ...".
 StateDict load_pth(const std::string& path);
+// The CRC-32 of every record a .pth load uses is checked (a flipped byte is reported with its
+// record and tensor); off only on request (`--skip_crc`), for speed.
+void set_pth_crc_check(bool on);
 // Writes a .pth that torch.load(weights_only=True) accepts (tensors in sd order).
 void save_pth(const std::string& path, const StateDict& sd);
 

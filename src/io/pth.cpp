@@ -4,6 +4,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "core/checked.h"
 #include "core/error.h"
 #include "io/model_file.h"
 #include "io/pickle.h"
@@ -128,21 +129,37 @@ Tensor materialize(const TensorSpec& s, const ZipReader& zip, const std::string&
   const std::string rec = prefix + "data/" + s.storage->key;
   const ZipEntry* e = zip.find(rec);
   if (!e) fail("pth", "{}: tensor '{}': record '{}' is missing from the archive", path, key, rec);
-  if (s.storage->numel < 0 || e->size < uint64_t(s.storage->numel) * es)
+  const auto storage_bytes = checked_mul(uint64_t(std::max<int64_t>(s.storage->numel, 0)), es);
+  if (s.storage->numel < 0 || !storage_bytes || e->size < *storage_bytes)
     fail("pth", "{}: tensor '{}': record '{}' holds {} bytes, the storage needs {}", path, key, rec, e->size,
-         s.storage->numel * int64_t(es));
-  int64_t numel = 1, extent = 1, expect = 1;
+         storage_bytes ? std::to_string(*storage_bytes) : fmt::format("{} x {} (more than 2^64)", s.storage->numel, es));
+  // Element count and the furthest element the view touches, checked: a size x stride that wraps
+  // around must not pass the bounds check.
+  uint64_t numel = 1, last = 0;
   bool contiguous = true;
+  int64_t expect = 1;
   for (int k = int(s.size.size()) - 1; k >= 0; k--) {
     if (s.size[k] < 0 || s.stride[k] < 0) fail("pth", "{}: tensor '{}': negative size or stride", path, key);
-    numel *= s.size[k];
-    extent += (s.size[k] - 1) * s.stride[k];
+    auto n2 = checked_mul(numel, uint64_t(s.size[k]));
+    auto reach = s.size[k] ? checked_mul(uint64_t(s.size[k] - 1), uint64_t(s.stride[k])) : std::optional<uint64_t>(0);
+    auto last2 = reach ? checked_add(last, *reach) : std::nullopt;
+    if (!n2 || !last2)
+      fail("pth", "{}: tensor '{}': view {} with strides {} overflows", path, key, shape_str(s.size), shape_str(s.stride));
+    numel = *n2;
+    last = *last2;
     if (s.size[k] != 1 && s.stride[k] != expect) contiguous = false;
-    expect *= s.size[k];
+    expect = int64_t(std::min<uint64_t>(uint64_t(expect) * uint64_t(s.size[k]), uint64_t(1) << 62));
   }
-  if (numel > 0 && (s.offset < 0 || s.offset + extent > s.storage->numel))
+  const uint64_t storage_numel = uint64_t(s.storage->numel);
+  const auto span = checked_add(last, 1);
+  if (numel > 0 && (s.offset < 0 || !span || !range_fits(uint64_t(s.offset), *span, storage_numel)))
     fail("pth", "{}: tensor '{}': view {} at offset {} exceeds its storage of {} elements", path, key,
          shape_str(s.size), s.offset, s.storage->numel);
+  // A view with more elements than its storage repeats elements (a stride-0 broadcast): no saved
+  // weight is one, and copying it out would allocate from a number the file claims.
+  if (numel > storage_numel)
+    fail("pth", "{}: tensor '{}': view {} has {} elements over a storage of {} (overlapping or stride-0 views are not "
+         "supported)", path, key, shape_str(s.size), numel, s.storage->numel);
   const uint8_t* base = zip.data(*e) + (numel > 0 ? s.offset * es : 0);
   if (!contiguous) return gather_strided(base, st->dtype, s.size, s.stride);
   if (reinterpret_cast<uintptr_t>(base) % es != 0) {  // misaligned record: copy
@@ -158,6 +175,24 @@ Tensor materialize(const TensorSpec& s, const ZipReader& zip, const std::string&
   return t;
 }
 
+bool g_crc_check = true;
+
+// Checks the CRC-32 of each distinct record (in parallel); a mismatch names the record and the
+// tensor stored in it.
+void verify_records(const ZipReader& zip, std::vector<std::pair<const ZipEntry*, std::string>> recs) {
+  std::sort(recs.begin(), recs.end(), [](auto& a, auto& b) { return a.first < b.first; });
+  recs.erase(std::unique(recs.begin(), recs.end(), [](auto& a, auto& b) { return a.first == b.first; }), recs.end());
+  std::vector<char> bad(recs.size(), 0);
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int64_t i = 0; i < int64_t(recs.size()); i++)
+    bad[i] = crc32(zip.data(*recs[i].first), recs[i].first->size) != recs[i].first->crc;
+  for (size_t i = 0; i < recs.size(); i++)
+    if (bad[i])
+      fail("pth", "{}: record '{}'{} fails its CRC-32 check (the file is corrupt: re-download or re-save it)",
+           zip.file()->path, recs[i].first->name,
+           recs[i].second.empty() ? std::string() : fmt::format(" (tensor '{}')", recs[i].second));
+}
+
 std::string archive_name(const std::string& path) {
   std::string stem = std::filesystem::path(path).stem().string();
   std::string r;
@@ -166,6 +201,8 @@ std::string archive_name(const std::string& path) {
 }
 
 }  // namespace
+
+void set_pth_crc_check(bool on) { g_crc_check = on; }
 
 StateDict load_pth(const std::string& path) {
   auto file = map_file(path);
@@ -183,6 +220,8 @@ StateDict load_pth(const std::string& path) {
     if (std::string(reinterpret_cast<const char*>(zip.data(*bo)), bo->size) != "little")
       fail("pth", "{}: record '{}byteorder' is not 'little'", path, prefix);
 
+  std::vector<std::pair<const ZipEntry*, std::string>> records;  // (record, first tensor key) to check
+  if (g_crc_check) verify_records(zip, {{pkl, ""}});
   Ref top = pickle::load(zip.data(*pkl), pkl->size, torch_hooks(path), "pth", path + ": " + pkl->name);
   if (top->kind != Object::Dict) fail("pth", "{}: data.pkl does not hold a dict (a state dict was expected)", path);
   StateDict sd;
@@ -195,8 +234,11 @@ StateDict load_pth(const std::string& path) {
     if (key.rfind("_forward_module.", 0) == 0) key = key.substr(16);
     if (v->kind != Object::Opaque || v->s != "tensor") fail("pth", "{}: '{}' is not a tensor", path, key);
     if (sd.has(key)) fail("pth", "{}: tensor '{}' appears twice", path, key);
-    sd.items.emplace_back(key, materialize(*std::static_pointer_cast<TensorSpec>(v->user), zip, prefix, key));
+    const auto& spec = *std::static_pointer_cast<TensorSpec>(v->user);
+    sd.items.emplace_back(key, materialize(spec, zip, prefix, key));
+    records.push_back({zip.find(prefix + "data/" + spec.storage->key), key});
   }
+  if (g_crc_check) verify_records(zip, records);
   return sd;
 }
 

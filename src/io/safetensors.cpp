@@ -3,8 +3,11 @@
 // from an mmap; written with the header padded so that data starts 64-byte aligned.
 #include <algorithm>
 #include <cstring>
+#include <optional>
+#include <set>
 #include <nlohmann/json.hpp>
 
+#include "core/checked.h"
 #include "core/error.h"
 #include "io/atomic_file.h"
 #include "io/mmap.h"
@@ -36,11 +39,20 @@ StateDict load_safetensors(const std::string& path, std::map<std::string, std::s
   std::memcpy(&hlen, file->data, 8);
   if (hlen > n - 8) fail("safetensors", "{}: header of {} bytes does not fit in the file (truncated or not safetensors)", path, hlen);
   nlohmann::ordered_json h;
+  std::set<std::string> keys;
+  std::string repeated;  // a tensor name that appears twice (JSON parsers silently keep one)
   try {
-    h = nlohmann::ordered_json::parse(file->data + 8, file->data + 8 + hlen);
+    h = nlohmann::ordered_json::parse(file->data + 8, file->data + 8 + hlen,
+                                      [&](int depth, nlohmann::ordered_json::parse_event_t ev, nlohmann::ordered_json& v) {
+                                        if (ev == nlohmann::ordered_json::parse_event_t::key && depth == 1 &&
+                                            !keys.insert(v.get<std::string>()).second && repeated.empty())
+                                          repeated = v.get<std::string>();
+                                        return true;
+                                      });
   } catch (const std::exception& e) {
     fail("safetensors", "{}: header is not valid JSON: {}", path, e.what());
   }
+  if (!repeated.empty()) fail("safetensors", "{}: tensor '{}' appears twice in the header", path, repeated);
   if (!h.is_object()) fail("safetensors", "{}: header is not a JSON object", path);
   const uint8_t* base = file->data + 8 + hlen;
   const uint64_t data_size = n - 8 - hlen;
@@ -63,9 +75,11 @@ StateDict load_safetensors(const std::string& path, std::map<std::string, std::s
     if (!st) fail("safetensors", "{}: tensor '{}': unknown dtype '{}'", path, name, ds);
     Tensor t;
     t.dtype = st->dtype;
+    std::optional<uint64_t> bytes = dtype_size(t.dtype);
     for (auto& d : v["shape"]) {
       if (!d.is_number_integer() || d.get<int64_t>() < 0) fail("safetensors", "{}: tensor '{}': bad shape", path, name);
       t.shape.push_back(d.get<int64_t>());
+      if (bytes) bytes = checked_mul(*bytes, uint64_t(t.shape.back()));
     }
     auto& off = v["data_offsets"];
     if (!off[0].is_number_unsigned() || !off[1].is_number_unsigned())
@@ -73,9 +87,9 @@ StateDict load_safetensors(const std::string& path, std::map<std::string, std::s
     uint64_t b = off[0].get<uint64_t>(), e = off[1].get<uint64_t>();
     if (b > e || e > data_size)
       fail("safetensors", "{}: tensor '{}': data [{}, {}) lies outside the {} data bytes (truncated?)", path, name, b, e, data_size);
-    if (e - b != t.nbytes())
+    if (!bytes || e - b != *bytes)  // checked: a shape whose byte count wraps must not match
       fail("safetensors", "{}: tensor '{}': {} data bytes for {} {} (needs {})", path, name, e - b, dtype_name(t.dtype),
-           shape_str(t.shape), t.nbytes());
+           shape_str(t.shape), bytes ? std::to_string(*bytes) : std::string("more than 2^64"));
     const uint8_t* p = base + b;
     if (reinterpret_cast<uintptr_t>(p) % dtype_size(t.dtype) == 0) {
       t.data = const_cast<uint8_t*>(p);
@@ -88,6 +102,12 @@ StateDict load_safetensors(const std::string& path, std::map<std::string, std::s
     items.push_back({name, b, std::move(t)});
   }
   std::stable_sort(items.begin(), items.end(), [](const Item& a, const Item& b) { return a.begin < b.begin; });
+  for (size_t i = 1; i < items.size(); i++) {
+    const Item& a = items[i - 1];
+    if (a.t.nbytes() && items[i].t.nbytes() && items[i].begin < a.begin + a.t.nbytes())
+      fail("safetensors", "{}: tensors '{}' and '{}' overlap in the data (data_offsets [{}, {}) and [{}, ...))", path,
+           a.name, items[i].name, a.begin, a.begin + a.t.nbytes(), items[i].begin);
+  }
   StateDict sd;
   sd.items.reserve(items.size());
   for (auto& it : items) sd.items.emplace_back(std::move(it.name), std::move(it.t));

@@ -5,6 +5,7 @@
 #include <array>
 #include <cstring>
 
+#include "core/checked.h"
 #include "core/error.h"
 
 namespace rwkv {
@@ -71,12 +72,17 @@ ZipReader::ZipReader(std::shared_ptr<MappedFile> file, const char* module) : fil
   uint64_t count = rd16(d + eocd + 10), cd_size = rd32(d + eocd + 12), cd_off = rd32(d + eocd + 16);
   if (eocd >= 20 && rd32(d + eocd - 20) == kLoc64Sig) {
     uint64_t z = rd64(d + eocd - 20 + 8);
-    if (z + 56 > n || rd32(d + z) != kEnd64Sig) fail(module, "{}: corrupt ZIP64 end record", path);
+    if (!range_fits(z, 56, n) || rd32(d + z) != kEnd64Sig)
+      fail(module, "{}: corrupt ZIP64 end record (offset {} in a file of {} bytes)", path, z, n);
     count = rd64(d + z + 32);
     cd_size = rd64(d + z + 40);
     cd_off = rd64(d + z + 48);
   }
-  if (cd_off > n || cd_size > n - cd_off) fail(module, "{}: truncated zip archive (central directory outside the file)", path);
+  if (!range_fits(cd_off, cd_size, n)) fail(module, "{}: truncated zip archive (central directory outside the file)", path);
+  // Each central record takes at least 46 bytes: a larger count is a lie, not a reason to allocate.
+  if (count > cd_size / 46)
+    fail(module, "{}: corrupt zip archive: {} entries claimed, the {}-byte central directory holds at most {}", path,
+         count, cd_size, cd_size / 46);
   uint64_t p = cd_off, end = cd_off + cd_size;
   entries_.reserve(count);
   for (uint64_t i = 0; i < count; i++) {
@@ -106,11 +112,11 @@ ZipReader::ZipReader(std::shared_ptr<MappedFile> file, const char* module) : fil
     }
     if (method != 0) fail(module, "{}: record '{}' is compressed (method {}); only stored records are supported", path, e.name, method);
     if (csize != usize) fail(module, "{}: record '{}': stored size {} != size {}", path, e.name, csize, usize);
-    if (local + 30 > n || rd32(d + local) != kLocalSig)
+    if (!range_fits(local, 30, n) || rd32(d + local) != kLocalSig)
       fail(module, "{}: record '{}': bad local header (truncated or corrupt file)", path, e.name);
     e.data_offset = local + 30 + rd16(d + local + 26) + rd16(d + local + 28);
     e.size = usize;
-    if (e.data_offset > n || e.size > n - e.data_offset)
+    if (!range_fits(e.data_offset, e.size, n))
       fail(module, "{}: record '{}' extends past the end of the file (truncated)", path, e.name);
     entries_.push_back(std::move(e));
     p += 46 + nl + el + cl;
