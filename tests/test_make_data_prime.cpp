@@ -25,6 +25,29 @@ TEST(MagicPrime, IsPrime) {
   EXPECT_TRUE(rwkv::is_prime(4294967291ull));  // largest 32-bit prime
 }
 
+// The Miller-Rabin test agrees with make_data.py's trial division everywhere it is checked, and
+// answers for 64-bit numbers (trial division near 2^64 would run for minutes).
+TEST(MagicPrime, IsPrimeMatchesTrialDivisionAndScalesTo64Bits) {
+  auto trial = [](uint64_t n) {
+    if (n < 2) return false;
+    for (uint64_t d = 2; d <= n / d; d++)
+      if (n % d == 0) return false;
+    return true;
+  };
+  for (uint64_t n = 0; n < 200000; ++n) ASSERT_EQ(rwkv::is_prime(n), trial(n)) << n;
+  for (uint64_t n = 4294967296ull - 2000; n < 4294967296ull + 2000; ++n) ASSERT_EQ(rwkv::is_prime(n), trial(n)) << n;
+  EXPECT_FALSE(rwkv::is_prime(3215031751ull));          // strong pseudoprime to bases 2, 3, 5, 7
+  EXPECT_FALSE(rwkv::is_prime(3825123056546413051ull));  // ... to bases 2 through 23
+  EXPECT_TRUE(rwkv::is_prime(2305843009213693951ull));   // 2^61 - 1
+  EXPECT_TRUE(rwkv::is_prime(18446744073709551557ull));  // 2^64 - 59, the largest 64-bit prime
+  EXPECT_FALSE(rwkv::is_prime(18446744073709551615ull));
+  // Token counts and context lengths near 2^64: no overflow of 3 * ctx_len, no endless search.
+  EXPECT_EQ(rwkv::magic_prime(UINT64_MAX, 1), 18446744073709551557ull);  // = 2 mod 3
+  EXPECT_EQ(rwkv::magic_prime(UINT64_MAX, uint64_t(1) << 62), 2u);       // 3 chunks of 2^62 fit: i <= 2
+  EXPECT_EQ(rwkv::magic_prime(UINT64_MAX, uint64_t(3) << 61), 0u);       // 3 chunks of 1.5 * 2^62 do not
+  EXPECT_EQ(rwkv::magic_prime(1000, uint64_t(1) << 63), 0u);             // 3 * ctx_len would wrap to 2^63
+}
+
 static std::string expected_report() {  // make_data.py prints a blank line before it
   std::string s(1, '\n');
   s.append(rwkv::test::read_file(fixture("make-data/demo_make_data_output.txt")));

@@ -1,9 +1,13 @@
 // test_util.cpp — see test_util.h.
 #include "test_util.h"
 
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <csignal>
+#include <cstdio>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -58,6 +62,39 @@ CliResult run_cli(const std::string& args, const std::string& stdin_text) {
   int st = std::system(cmd.c_str());
   CliResult r;
   r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  r.out = read_file(out);
+  r.err = read_file(err);
+  return r;
+}
+
+CliRun run_cli_measured(const std::string& args, double timeout_s) {
+  TempDir t;
+  const std::string out = t / "stdout", err = t / "stderr", cmd = "exec " + std::string(RWKV_BIN) + " " + args;
+  auto t0 = std::chrono::steady_clock::now();
+  pid_t pid = fork();
+  if (pid == 0) {
+    freopen("/dev/null", "r", stdin);
+    freopen(out.c_str(), "w", stdout);
+    freopen(err.c_str(), "w", stderr);
+    execl("/bin/sh", "sh", "-c", cmd.c_str(), (char*)nullptr);
+    _exit(127);
+  }
+  CliRun r;
+  int st = 0;
+  struct rusage ru {};
+  for (;;) {
+    pid_t w = wait4(pid, &st, WNOHANG, &ru);
+    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (w == pid) break;
+    if (r.seconds > timeout_s && !r.timed_out) {
+      kill(pid, SIGKILL);
+      r.timed_out = true;
+    }
+    usleep(2000);
+  }
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  r.signal = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
+  r.peak_rss_mib = double(ru.ru_maxrss) / 1024;
   r.out = read_file(out);
   r.err = read_file(err);
   return r;

@@ -24,6 +24,17 @@ std::string asset(const std::string& name);    // via rwkv::find_asset
 struct CliResult { int status; std::string out, err; };
 CliResult run_cli(const std::string& args, const std::string& stdin_text = "");
 
+// Runs `rwkv <args>` as one process (shell syntax, stdin from /dev/null), killed after
+// `timeout_s`: exit status, the signal that ended it (0 if none), its peak resident memory and
+// wall time — what the hostile-input tests bound.
+struct CliRun {
+  int status = -1, signal = 0;
+  bool timed_out = false;
+  double seconds = 0, peak_rss_mib = 0;
+  std::string out, err;
+};
+CliRun run_cli_measured(const std::string& args, double timeout_s = 30);
+
 // A fresh empty folder under the system temp dir, removed at destruction.
 struct TempDir {
   TempDir();

@@ -10,6 +10,7 @@
 #include "cli/cli_util.h"
 #include "cli/command.h"
 #include "cli/infer_flags.h"
+#include "core/input_file.h"
 #include "infer/session.h"
 
 using namespace rwkv;
@@ -31,11 +32,7 @@ static int run(int argc, char** argv) {
   have_prompt = po->count() > 0;
 
   if (!prompt_file.empty()) {
-    std::ifstream in(prompt_file, std::ios::binary);
-    if (!in) fail("generate", "{}: cannot open the prompt file", prompt_file);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    prompt = ss.str();
+    prompt = read_input_file(prompt_file, "generate", "prompt file");
   } else if (!have_prompt && state_in.empty()) {
     if (isatty(0)) fmt::print(stderr, "reading the prompt from stdin (end with Ctrl-D)\n");
     std::stringstream ss;

@@ -2,6 +2,9 @@
 // magic prime for RWKV-LM's sampler, printed as make_data.py prints it.
 #include <fmt/format.h>
 
+#include <cstdint>
+#include <string>
+
 #include "cli/cli_util.h"
 #include "cli/command.h"
 #include "core/error.h"
@@ -24,7 +27,7 @@ static int run(int argc, char** argv) {
   std::string report = rwkv::magic_prime_report(tokens, ctx_len);
   if (report.empty())
     rwkv::fail("magic-prime", "{} tokens are too few for ctx_len {}: make_data.py needs at least 3*ctx_len = {} "
-               "tokens for a magic prime", tokens, ctx_len, 3 * ctx_len);
+               "tokens for a magic prime", tokens, ctx_len, (unsigned __int128)ctx_len * 3 > UINT64_MAX ? std::string("more than 2^64") : std::to_string(ctx_len * 3));
   fmt::print("{}", report);
   return 0;
 }

@@ -12,6 +12,7 @@
 #include "cli/cli_util.h"
 #include "cli/command.h"
 #include "core/error.h"
+#include "core/input_file.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/utf8.h"
 
@@ -109,6 +110,7 @@ int run(int argc, char** argv) {
       std::istringstream in(text);
       run_jsonl(*tok, in, "--text", decode);
     } else if (!file.empty() && file != "-") {
+      rwkv::require_input_file(file, "tokenize", ".jsonl file");
       std::ifstream in(file, std::ios::binary);
       if (!in) rwkv::fail("tokenize", "{}: cannot read file", file);
       run_jsonl(*tok, in, file, decode);
@@ -121,10 +123,7 @@ int run(int argc, char** argv) {
   if (t->count()) {
     src = "--text";
   } else if (!file.empty() && file != "-") {
-    std::FILE* f = std::fopen(file.c_str(), "rb");
-    if (!f) rwkv::fail("tokenize", "{}: cannot read file", file);
-    text = read_all(f);
-    std::fclose(f);
+    text = rwkv::read_input_file(file, "tokenize", "text file");
     src = file;
   } else {
     text = read_all(stdin);

@@ -18,6 +18,7 @@
 
 #include <fmt/format.h>
 
+#include "core/checked.h"
 #include "core/error.h"
 #include "core/progress.h"
 #include "core/threads.h"
@@ -138,6 +139,21 @@ std::string make_data_prefix(const MakeDataOptions& opt) {
   return opt.out_prefix.empty() ? fs::path(opt.input).stem().string() : opt.out_prefix;
 }
 
+// Every document is at least one token (the 0 after it: 2 bytes in .bin) plus 12 bytes of index:
+// an N_EPOCH whose output cannot fit on the disk is refused before anything is written.
+static void check_output_fits(const std::string& prefix, uint64_t lines, int64_t n_epoch) {
+  fs::path dir = fs::absolute(fs::path(prefix)).parent_path();
+  while (!dir.empty() && !fs::exists(dir) && dir != dir.parent_path()) dir = dir.parent_path();
+  std::error_code ec;
+  const uint64_t avail = fs::space(dir, ec).available;
+  auto docs = checked_mul(lines, uint64_t(n_epoch));
+  auto least = docs ? checked_mul(*docs, 14) : std::nullopt;
+  if (!least || (!ec && *least > avail))
+    fail("make-data", "N_EPOCH {} x {} documents writes at least {} bytes (2 per document in .bin, 12 in .idx); {} has "
+         "{} bytes free", n_epoch, lines, least ? std::to_string(*least) : std::string("more than 2^64"), dir.string(),
+         avail);
+}
+
 MakeDataResult make_data(const MakeDataOptions& opt, std::FILE* out) {
   auto t0 = std::chrono::steady_clock::now();
   auto say = [&](const std::string& s) {
@@ -227,6 +243,7 @@ MakeDataResult make_data(const MakeDataOptions& opt, std::FILE* out) {
   res.lines = starts.size();
   say(fmt::format("### Found {} non-empty lines in {}\n", starts.size(), in));
   if (starts.empty()) fail("make-data", "{}: no non-empty lines, nothing to write", in);
+  check_output_fits(res.prefix, starts.size(), opt.n_epoch);
 
   if (opt.shuffle) {
     res.seed = opt.seed ? *opt.seed : (uint64_t(std::random_device{}()) << 32 | std::random_device{}());

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/input_file.h"
 #include "tokenizer/bpe_unicode.h"
 
 namespace rwkv {
@@ -72,11 +73,7 @@ void gpt2_split(const std::u32string& s, std::vector<std::pair<size_t, size_t>>&
 }
 
 std::string read_text(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) fail("tokenizer", "{}: cannot open", path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
+  return read_input_file(path, "tokenizer", "tokenizer.json file");
 }
 
 // A token id from the file: an integer in [0, 2^24) (tables are sized by the largest id; real

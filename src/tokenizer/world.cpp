@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "core/error.h"
+#include "core/input_file.h"
 #include "tokenizer/py_literal.h"
 
 namespace rwkv {
@@ -16,6 +17,7 @@ constexpr int64_t kMaxWorldId = int64_t(1) << 24;
 }  // namespace
 
 static std::vector<std::pair<int32_t, std::string>> read_vocab(const std::string& path) {
+  require_input_file(path, "tokenizer", "vocabulary file");
   std::ifstream f(path, std::ios::binary);
   if (!f) fail("tokenizer", "{}: cannot read vocabulary file", path);
   std::vector<std::pair<int32_t, std::string>> vocab;
