@@ -9,24 +9,30 @@
 
 #include "cli/cli_util.h"
 #include "cli/command.h"
+#include "data/binidx.h"
 #include "data/make_data.h"
 
 // Ctrl-C / SIGTERM: remove the temp outputs (AtomicFile names them "<path>.tmp.<pid>") so an
-// interrupted run leaves nothing behind either.
-static char g_tmp_bin[4096], g_tmp_idx[4096];
+// interrupted run leaves nothing behind either — unless the replacement marker is written: then
+// the temps are the new pair, which the next reader or make-data finishes putting in place.
+static char g_tmp_bin[4096], g_tmp_idx[4096], g_marker[4096];
 
 static void on_signal(int sig) {
-  unlink(g_tmp_bin);
-  unlink(g_tmp_idx);
+  if (access(g_marker, F_OK) != 0) {
+    unlink(g_tmp_bin);
+    unlink(g_tmp_idx);
+  }
   _exit(128 + sig);
 }
 
 static void clean_up_on_signals(const std::string& prefix) {
   std::string pid = std::to_string(getpid());
   std::string b = prefix + ".bin.tmp." + pid, i = prefix + ".idx.tmp." + pid;
-  if (b.size() >= sizeof g_tmp_bin) return;
+  const std::string m = rwkv::binidx_marker_path(prefix);
+  if (b.size() >= sizeof g_tmp_bin || m.size() >= sizeof g_marker) return;
   std::memcpy(g_tmp_bin, b.c_str(), b.size() + 1);
   std::memcpy(g_tmp_idx, i.c_str(), i.size() + 1);
+  std::memcpy(g_marker, m.c_str(), m.size() + 1);
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   std::signal(SIGHUP, on_signal);

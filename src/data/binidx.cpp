@@ -5,14 +5,20 @@
 // make_data.py writes one item per document and doc_idx = 0..n. prefix.bin holds the tokens.
 #include "data/binidx.h"
 
+#include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 
+#include "core/crash_point.h"
 #include "core/error.h"
+#include "core/input_file.h"
 #include "io/atomic_file.h"
 #include "io/mmap.h"
 
 namespace rwkv {
+
+namespace fs = std::filesystem;
 
 static constexpr char kMagic[9] = {'M', 'M', 'I', 'D', 'I', 'D', 'X', 0, 0};
 static constexpr size_t kHeader = 9 + 8 + 1 + 8 + 8;  // 34
@@ -27,6 +33,13 @@ static T load(const uint8_t* p) {  // the index arrays are not aligned (header i
 
 BinidxReader::BinidxReader(const std::string& prefix) : prefix_(prefix) {
   const std::string ip = prefix + ".idx", bp = prefix + ".bin";
+  // An interrupted replacement: finish it, or refuse the pair (never read a mismatched one).
+  try {
+    recover_binidx_pair(prefix);
+  } catch (const Error& e) {
+    fail("binidx", "{}: an interrupted make-data left this dataset half replaced ({}); run make-data again",
+         prefix, e.what());
+  }
   if (!std::filesystem::exists(ip)) fail("binidx", "{}: no such file (expected the index of binidx prefix '{}')", ip, prefix);
   if (!std::filesystem::exists(bp)) fail("binidx", "{}: no such file (expected the tokens of binidx prefix '{}')", bp, prefix);
   idx_ = map_file(ip);
@@ -82,7 +95,7 @@ struct BinidxWriter::Impl {
   AtomicFile bin;
   std::vector<int32_t> sizes;
   bool done = false;
-  explicit Impl(const std::string& p) : prefix(p), bin(p + ".bin") {}
+  explicit Impl(const std::string& p) : prefix(p), bin((recover_binidx_pair(p), p + ".bin")) {}
 };
 
 BinidxWriter::BinidxWriter(const std::string& prefix) : impl_(std::make_unique<Impl>(prefix)) {}
@@ -123,14 +136,47 @@ void BinidxWriter::finalize() {
     if (buf.size() == buf.capacity()) flush();
   }
   flush();
-  w.bin.commit();
-  try {
-    idx.commit();
-  } catch (...) {
-    std::remove((w.prefix + ".bin").c_str());  // never a .bin without its .idx
-    throw;
-  }
+  // Replace the pair: both temps complete and on disk, then a marker naming them, then the two
+  // renames, then the marker goes. A kill anywhere leaves the old pair (no marker) or a marker
+  // from which recover_binidx_pair() finishes the new one; a failure before the marker leaves the
+  // old pair untouched.
+  w.bin.sync();
+  crash_point("binidx:bin-synced");
+  idx.sync();
+  crash_point("binidx:idx-synced");
+  const std::string marker = binidx_marker_path(w.prefix);
+  write_file_atomic(marker, fs::path(w.bin.temp_path()).filename().string() + "\n" +
+                                fs::path(idx.temp_path()).filename().string() + "\n");
+  w.bin.release();
+  idx.release();
+  crash_point("binidx:marker-written");
+  recover_binidx_pair(w.prefix);
   w.done = true;
+}
+
+std::string binidx_marker_path(const std::string& prefix) { return prefix + ".binidx-replace"; }
+
+bool recover_binidx_pair(const std::string& prefix) {
+  const std::string marker = binidx_marker_path(prefix);
+  if (!fs::exists(marker)) return false;
+  const std::string text = read_input_file(marker, "binidx", "replacement marker");
+  const fs::path dir = fs::path(prefix).parent_path();
+  const std::string base = fs::path(prefix).filename().string();
+  size_t nl = text.find('\n');
+  const std::string tb = text.substr(0, nl), ti = nl == std::string::npos ? "" : text.substr(nl + 1, text.find('\n', nl + 1) - nl - 1);
+  if (tb.rfind(base + ".bin.tmp.", 0) != 0 || ti.rfind(base + ".idx.tmp.", 0) != 0)
+    fail("binidx", "{}: not a marker of this dataset (expected the names of its two temp files)", marker);
+  const std::pair<std::string, const char*> steps[] = {{tb, ".bin"}, {ti, ".idx"}};
+  for (auto& [tmp, ext] : steps) {
+    const fs::path from = dir / tmp;
+    if (fs::exists(from) && std::rename(from.c_str(), (prefix + ext).c_str()) != 0)
+      fail("binidx", "{}{}: cannot finish replacing the dataset: {}", prefix, ext, std::strerror(errno));
+    fsync_parent_dir(prefix + ext);
+    crash_point(ext[1] == 'b' ? "binidx:bin-renamed" : "binidx:idx-renamed");
+  }
+  if (std::remove(marker.c_str()) != 0) fail("binidx", "{}: cannot remove: {}", marker, std::strerror(errno));
+  fsync_parent_dir(marker);
+  return true;
 }
 
 }  // namespace rwkv

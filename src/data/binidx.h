@@ -32,7 +32,8 @@ class BinidxReader {
 };
 
 // Streaming writer: documents are appended to prefix.bin, the index is written at finalize().
-// Both files go through temp files; nothing is left behind unless finalize() succeeds.
+// Both files go through temp files; nothing is left behind unless finalize() succeeds, and an
+// existing pair under the same prefix is replaced as a pair (the old one survives any failure).
 class BinidxWriter {
  public:
   explicit BinidxWriter(const std::string& prefix);
@@ -44,5 +45,11 @@ class BinidxWriter {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// The pair is replaced as one: see BinidxWriter::finalize. While "<prefix>.binidx-replace"
+// exists the two final names may not match; recover_binidx_pair() completes the replacement it
+// describes (returns false when there is none). Readers and writers call it before anything else.
+std::string binidx_marker_path(const std::string& prefix);
+bool recover_binidx_pair(const std::string& prefix);
 
 }  // namespace rwkv
