@@ -25,9 +25,19 @@ int open_append(const std::string& path) {
   return fd;
 }
 
+// One write(2) per line, so lines of concurrent writers never interleave; a short write (a full
+// disk, a file size limit) is cut back to the end of the last whole line and reported with its
+// real cause, never a stale errno.
 void write_line(int fd, const std::string& path, const std::string& s) {
-  ssize_t n = ::write(fd, s.data(), s.size());
-  if (n != ssize_t(s.size())) fail("train", "{}: write failed: {}", path, std::strerror(errno));
+  const off_t before = ::lseek(fd, 0, SEEK_END);
+  errno = 0;
+  const ssize_t n = ::write(fd, s.data(), s.size());
+  if (n == ssize_t(s.size())) return;
+  const int err = errno;
+  if (n > 0 && before >= 0) (void)!::ftruncate(fd, before);  // best effort: drop the partial line
+  if (n < 0) fail("train", "{}: write failed: {}", path, std::strerror(err));
+  fail("train", "{}: write failed: only {} of {} bytes written ({}); the partial line was removed", path, n,
+       s.size(), err == EFBIG ? "file size limit" : err ? std::strerror(err) : "disk full");
 }
 
 // JSON number for a double (finite: shortest round trip; NaN/Inf: null).
