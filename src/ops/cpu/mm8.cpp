@@ -18,33 +18,39 @@ namespace {
 constexpr int64_t kBlock = 64;    // output rows per task (a multiple of 4: the same 4-row groups everywhere)
 constexpr int64_t kRowsMax = 64;  // rows of x up to which the factored kernel is used
 
-// s[r] = q_r . xr for 4 rows q_r (K bytes each). One accumulator per row, k in order, the same
-// steps for a row whichever group it is in, so a row's sum never depends on its neighbours.
-inline void dot4(float* s, const uint8_t* const* q, int nrows, const float* xr, int64_t K) {
+// s[r] = q_r . xr for R (1..4) rows q_r (K bytes each). One accumulator per row, k in order, the
+// same steps for a row whichever R it is computed with, so a row's sum never depends on its
+// neighbours. R is a template argument so that the accumulators live in registers.
+template <int R>
+inline void dot_rows(float* s, const uint8_t* const* q, const float* xr, int64_t K) {
   int64_t k0 = 0;
 #if defined(__AVX512F__)
-  __m512 a[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+  __m512 a[R];
+  for (int r = 0; r < R; r++) a[r] = _mm512_setzero_ps();
   const int64_t K16 = K / 16 * 16;
   for (int64_t k = 0; k < K16; k += 16) {
     const __m512 xv = _mm512_loadu_ps(xr + k);
-    for (int r = 0; r < nrows; r++) {
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++) {
       const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q[r] + k));
       a[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(b)), xv, a[r]);
     }
   }
-  for (int r = 0; r < nrows; r++) s[r] = _mm512_reduce_add_ps(a[r]);
+  for (int r = 0; r < R; r++) s[r] = _mm512_reduce_add_ps(a[r]);
   k0 = K16;
 #elif defined(__AVX2__) && defined(__FMA__)
-  __m256 a[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+  __m256 a[R];
+  for (int r = 0; r < R; r++) a[r] = _mm256_setzero_ps();
   const int64_t K8 = K / 8 * 8;
   for (int64_t k = 0; k < K8; k += 8) {
     const __m256 xv = _mm256_loadu_ps(xr + k);
-    for (int r = 0; r < nrows; r++) {
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++) {
       const __m128i b = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(q[r] + k));
       a[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(b)), xv, a[r]);
     }
   }
-  for (int r = 0; r < nrows; r++) {
+  for (int r = 0; r < R; r++) {
     __m128 v = _mm_add_ps(_mm256_castps256_ps128(a[r]), _mm256_extractf128_ps(a[r], 1));
     v = _mm_add_ps(v, _mm_movehl_ps(v, v));
     v = _mm_add_ss(v, _mm_movehdup_ps(v));
@@ -52,10 +58,19 @@ inline void dot4(float* s, const uint8_t* const* q, int nrows, const float* xr, 
   }
   k0 = K8;
 #else
-  for (int r = 0; r < nrows; r++) s[r] = 0.f;
+  for (int r = 0; r < R; r++) s[r] = 0.f;
 #endif
-  for (int r = 0; r < nrows; r++)
+  for (int r = 0; r < R; r++)
     for (int64_t k = k0; k < K; k++) s[r] += float(q[r][k]) * xr[k];
+}
+
+inline void dot4(float* s, const uint8_t* const* q, int nrows, const float* xr, int64_t K) {
+  switch (nrows) {
+    case 4: return dot_rows<4>(s, q, xr, K);
+    case 3: return dot_rows<3>(s, q, xr, K);
+    case 2: return dot_rows<2>(s, q, xr, K);
+    default: return dot_rows<1>(s, q, xr, K);
+  }
 }
 
 // Rows [r0, r1) of one x row, given its prepared vector.
