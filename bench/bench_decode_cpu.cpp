@@ -5,10 +5,12 @@
 // prefill tokens/s (best of 4) vs the measured sgemm FLOP/s (2 * matrix params FLOPs per token).
 //   bench_decode_cpu [--layers 12] [--embd 768] [--vocab 65536] [--threads 2] [--decode 32]
 //                    [--prefill 512] [--model FILE]   (default: random weights, L12-D768 V65536)
-//                    [--dtype fp32|bf16|both]  (default both) [--max_rows 256] (tokens per pass)
+//                    [--dtype fp32|bf16|int8|all]  (default all; int8: the pip package's fp32i8, ops/mm8.h)
+//                    [--max_rows 256] (tokens per pass)
 //                    [--save FILE]  write the random model in bf16 (.pth / .safetensors) and exit
 #include <immintrin.h>
 #include <omp.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
@@ -21,6 +23,7 @@
 
 #include "core/threads.h"
 #include "engine/engine.h"
+#include "engine/weight_placement.h"
 #include "io/model_file.h"
 #include "model/rwkv7_params.h"
 #include "ops/cpu/sgemm.h"
@@ -30,7 +33,7 @@ using namespace rwkv;
 using namespace rwkv::bench;
 int main(int argc, char** argv) {
   int L = 12, C = 768, V = 65536, threads = 2, n_decode = 32, n_prefill = 512, max_rows = 256;
-  std::string model, save, dtypes = "both";
+  std::string model, save, dtypes = "all";
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
     int v = std::atoi(argv[i + 1]);
@@ -61,11 +64,13 @@ int main(int argc, char** argv) {
   std::printf("machine: %d threads; read bandwidth %.2f GB/s (so far); sgemm (%dx%d @ %dx%d) %.1f GFLOP/s\n",
               threads, bw.best / 1e9, Tg, C, C, 4 * C, flops_peak / 1e9);
 
-  for (DType dt : {DType::F32, DType::BF16}) {
-    if (dtypes != "both" && dtypes != dtype_name(dt)) continue;
-    EngineOptions o;
-    o.dtype = dt;
-    auto e = Engine::from_state_dict(base, model.empty() ? "random" : model, o);
+  for (const char* kind : {"fp32", "bf16", "int8"}) {
+    if (dtypes != "all" && dtypes != "both" && dtypes != kind) continue;
+    // the weights as the engine keeps them (converted here once, so that their bytes can be counted)
+    const std::string k = kind;
+    StateDict conv = k == "int8" ? place_weights(base, Strategy::parse("cpu fp32i8").plan(detect_config(base, "random").n_layer), "random")
+                                 : convert_float_tensors(base, k == "fp32" ? DType::F32 : DType::BF16);
+    auto e = Engine::from_state_dict(conv, model.empty() ? "random" : model);
     const ModelConfig& c = e->config();
     StatePool pool = e->make_pool(1);
     Workspace ws(max_rows);
@@ -75,9 +80,9 @@ int main(int argc, char** argv) {
       e->forward({&b, 1}, pool, ws);
       logits = ws.logits(0);
     };
-    // bytes read per decoded token: every 2-D matrix once, except the embedding (one row)
+    // bytes read per decoded token: every tensor once (int8: q and its four scale vectors), except
+    // the embedding (one row)
     double bytes = 0, mat_params = 0;
-    StateDict conv = convert_float_tensors(base, dt);
     for (auto& [name, t] : conv.items) {
       if (name == "emb.weight") { bytes += double(t.shape[1]) * dtype_size(t.dtype); continue; }
       bytes += double(t.nbytes());
@@ -114,9 +119,12 @@ int main(int argc, char** argv) {
     double dec_bound = bw.best / bytes, pf_bound = flops_peak / (2.0 * mat_params);
     std::printf("L%d-D%d V%d %s weights (%.0f MB): decode %.2f tok/s = %.0f%% of the bandwidth bound %.2f tok/s "
                 "(%.2f GB/s); prefill %.1f tok/s = %.0f%% of the sgemm bound %.1f tok/s\n",
-                c.n_layer, c.n_embd, c.vocab_size, dtype_name(dt), bytes / 1e6, dec, 100 * dec / dec_bound,
+                c.n_layer, c.n_embd, c.vocab_size, kind, bytes / 1e6, dec, 100 * dec / dec_bound,
                 dec_bound, bw.best / 1e9, pf, 100 * pf / pf_bound, pf_bound);
     std::fflush(stdout);
   }
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  std::printf("peak RSS %.2f GB (all the runs above: the random model and each converted copy)\n", ru.ru_maxrss / 1e6);
   return 0;
 }

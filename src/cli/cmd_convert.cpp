@@ -1,36 +1,53 @@
-// cmd_convert.cpp — `rwkv convert IN OUT [--dtype fp32|bf16|fp16]`: between .pth and
-// .safetensors (by OUT's extension), optionally casting the floating-point tensors.
+// cmd_convert.cpp — `rwkv convert IN OUT [--dtype fp32|bf16|fp16|int8|fp32i8|bf16i8|fp16i8]`: between .pth
+// and .safetensors (by OUT's extension), optionally casting the floating-point tensors, or quantizing the
+// matrices to int8 as the pip package's fp32i8 does at load (engine/weight_placement.h). An int8 file is
+// safetensors with metadata rwkv_quant = int8-pip and loads without quantizing again.
 #include <fmt/format.h>
 
 #include "cli/cli_util.h"
 #include "cli/command.h"
 #include "core/error.h"
+#include "engine/engine.h"
+#include "engine/weight_placement.h"
 #include "io/model_file.h"
+#include "model/config.h"
+#include "model/weights.h"
 
 static int run(int argc, char** argv) {
-  CLI::App app{"Convert a model between .pth and .safetensors (OUT's extension decides), optionally casting floats"};
+  CLI::App app{"Convert a model between .pth and .safetensors (OUT's extension decides), optionally casting floats "
+               "or quantizing to int8"};
   std::string in, out, dtype;
   app.add_option("in", in, "input model (.pth or .safetensors)")->required();
-  app.add_option("out", out, "output model (.safetensors, else .pth)")->required();
-  app.add_option("--dtype", dtype, "cast floating-point tensors to fp32, bf16 or fp16");
+  app.add_option("out", out, "output model (.safetensors, else .pth; int8: .safetensors)")->required();
+  app.add_option("--dtype", dtype,
+                 "cast floating-point tensors to fp32, bf16 or fp16; or int8 (= fp32i8), fp32i8, bf16i8, fp16i8: "
+                 "the pip package's int8 matrices (scales rounded to the named float type)");
   rwkv::cli::add_skip_crc(app);
   int code = 0;
   if (!rwkv::cli::parse(app, argc, argv, &code)) return code;
+  const std::string q = dtype == "int8" ? "fp32i8" : dtype;
+  if (q.ends_with("i8")) {
+    if (!out.ends_with(".safetensors"))
+      rwkv::fail("convert", "{}: an int8 model is written as .safetensors (its scheme goes in the metadata)", out);
+    const rwkv::Strategy s = rwkv::Strategy::parse("cpu " + q);  // "[strategy] ..." names a bad dtype
+    rwkv::StateDict sd = rwkv::load_model_file(in);
+    const rwkv::ModelConfig c = rwkv::detect_config(rwkv::without_mm8_companions(sd), in);
+    sd = rwkv::place_weights(std::move(sd), s.plan(c.n_layer), in);
+    int64_t n = 0;
+    for (auto& [k, t] : sd.items) n += t.dtype == rwkv::DType::U8;
+    rwkv::save_safetensors(out, sd, {{"format", "pt"}, {"rwkv_quant", "int8-pip"}, {"rwkv_quant_dtype", q}});
+    fmt::print("wrote {} ({} tensors, {} int8 matrices, {})\n", out, sd.size(), n, q);
+    return 0;
+  }
   rwkv::DType want = rwkv::DType::F32;
   if (!dtype.empty() && (!rwkv::dtype_from_name(dtype, &want) ||
                          (want != rwkv::DType::F32 && want != rwkv::DType::BF16 && want != rwkv::DType::F16)))
-    rwkv::fail("convert", "--dtype '{}': expected fp32, bf16 or fp16", dtype);
+    rwkv::fail("convert", "--dtype '{}': expected fp32, bf16, fp16, int8, fp32i8, bf16i8 or fp16i8", dtype);
   rwkv::StateDict sd = rwkv::load_model_file(in);
-  if (!dtype.empty()) {
-    for (auto& [k, t] : sd.items) {
-      bool is_float = t.dtype == rwkv::DType::F32 || t.dtype == rwkv::DType::BF16 || t.dtype == rwkv::DType::F16 ||
-                      t.dtype == rwkv::DType::F64;
-      if (is_float && t.dtype != want) t = t.to(want);
-    }
-  }
+  if (!dtype.empty()) sd = rwkv::convert_float_tensors(std::move(sd), want);
   rwkv::save_model_file(out, sd);
   fmt::print("wrote {} ({} tensors{})\n", out, sd.size(), dtype.empty() ? "" : ", " + std::string(rwkv::dtype_name(want)));
   return 0;
 }
 
-static rwkv::cli::Command reg{"convert", "convert a model between .pth and .safetensors (and dtypes)", run};
+static rwkv::cli::Command reg{"convert", "convert a model between .pth and .safetensors (and dtypes, int8)", run};

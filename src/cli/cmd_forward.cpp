@@ -19,7 +19,7 @@ static int run(int argc, char** argv) {
   app.add_option("--model", f.model, "model file (.pth or .safetensors)")->required();
   app.add_option("--tokens", in, "safetensors file with an int64 tensor `tokens` (B, T)")->required();
   app.add_option("--out", out, "output safetensors file")->required();
-  app.add_option("--dtype", f.dtype, "convert weights at load: fp32, bf16 or fp16 (default: as stored)");
+  f.add_weights(app);
   app.add_option("--threads", f.threads, "CPU threads (default: all cores)");
   f.add_k_eps(app);
   app.add_option("--chunk_len", chunk_len, "feed each row in chunks of N tokens, state carried (0: all at once)");

@@ -1,7 +1,9 @@
 // cmd_inspect.cpp — `rwkv inspect MODEL`: architecture, sizes, parameter count and the tensor
-// table (shape columns then name, as RWKV-LM train.py prints it) of a .pth or .safetensors.
+// table (shape columns then name, as RWKV-LM train.py prints it) of a .pth or .safetensors; for an int8
+// file (`rwkv convert --dtype int8`) its scheme, the int8 matrices and their bytes.
 #include <fmt/format.h>
 
+#include <map>
 #include <set>
 
 #include "cli/cli_util.h"
@@ -9,6 +11,7 @@
 #include "core/error.h"
 #include "io/model_file.h"
 #include "model/config.h"
+#include "model/weights.h"
 
 namespace {
 
@@ -36,7 +39,8 @@ static int run(int argc, char** argv) {
   rwkv::cli::add_skip_crc(app);
   int code = 0;
   if (!rwkv::cli::parse(app, argc, argv, &code)) return code;
-  rwkv::StateDict sd = rwkv::load_model_file(path);
+  std::map<std::string, std::string> meta;
+  rwkv::StateDict sd = path.ends_with(".safetensors") ? rwkv::load_safetensors(path, &meta) : rwkv::load_model_file(path);
   std::set<std::string> dtypes;
   int64_t n_params = 0;
   for (auto& [k, t] : sd.items) {
@@ -48,9 +52,21 @@ static int run(int argc, char** argv) {
   fmt::print("\nfile        {}\n", path);
   fmt::print("tensors     {}\n", sd.size());
   fmt::print("dtype       {}\n", dtypes.size() == 1 ? *dtypes.begin() : std::string("mixed"));
+  int64_t n_i8 = 0, bytes_i8 = 0, bytes_all = 0;
+  for (auto& [k, t] : sd.items) {
+    bytes_all += int64_t(t.nbytes());
+    if (t.dtype == rwkv::DType::U8) n_i8++, bytes_i8 += int64_t(t.nbytes());
+  }
+  if (n_i8 || meta.count("rwkv_quant")) {
+    const auto it = meta.find("rwkv_quant"), dt = meta.find("rwkv_quant_dtype");
+    fmt::print("quant       {}{} ({} int8 matrices, {:.2f} MB of q; scales fp32 as <name>_mx/_rx/_my/_ry)\n",
+               it == meta.end() ? "int8 (no rwkv_quant metadata)" : it->second,
+               dt == meta.end() ? "" : " " + dt->second, n_i8, bytes_i8 / 1e6);
+  }
+  fmt::print("size        {:.2f} MB of tensors\n", bytes_all / 1e6);
   rwkv::ModelConfig c;
   try {
-    c = rwkv::detect_config(sd, path);
+    c = rwkv::detect_config(rwkv::without_mm8_companions(sd), path);
   } catch (const rwkv::Error& e) {
     fmt::print("params      {}\n", with_commas(n_params));
     throw;

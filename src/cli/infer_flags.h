@@ -1,5 +1,6 @@
 // infer_flags.h — flags shared by the commands that run a model (generate, chat, forward, eval,
-// serve): model loading (--model, --dtype, --threads, --tokenizer, --k_eps) and the sampler (official PIPELINE_ARGS names).
+// serve): model loading (--model, --dtype, --strategy, --threads, --tokenizer, --k_eps) and the sampler (official
+// PIPELINE_ARGS names).
 #pragma once
 #include <CLI/CLI.hpp>
 #include <cmath>
@@ -19,7 +20,7 @@
 namespace rwkv::cli {
 
 struct InferFlags {
-  std::string model, dtype, tokenizer;  // tokenizer empty: from the model's vocabulary size
+  std::string model, dtype, strategy, tokenizer;  // tokenizer empty: from the model's vocabulary size
   int threads = 0;
   double k_eps = -1;  // RWKV-2 K_EPS (< 0: the model's default)
   int64_t seed = -1;
@@ -27,13 +28,22 @@ struct InferFlags {
 
   void add_model(CLI::App& app) {
     app.add_option("--model", model, "model file (.pth or .safetensors)")->required();
-    app.add_option("--dtype", dtype, "convert weights at load: fp32, bf16 or fp16 (default: as stored)");
+    add_weights(app);
     app.add_option("--threads", threads, "CPU threads (default: all cores)");
     app.add_option("--tokenizer", tokenizer,
                    "world, bytes, 20b, or a vocab .txt / tokenizer.json path (default: from the model's "
                    "vocabulary size: 65536 world, 50277 20b)");
     add_k_eps(app);
     add_skip_crc(app);
+  }
+  // --dtype and --strategy: how the weights are kept (EngineOptions::dtype / strategy).
+  void add_weights(CLI::App& app) {
+    app.add_option("--dtype", dtype,
+                   "convert weights at load: fp32, bf16, fp16, or int8 / fp32i8 / bf16i8 / fp16i8 (shorthand for "
+                   "--strategy 'cpu fp32i8' ...) (default: as stored)");
+    app.add_option("--strategy", strategy,
+                   "the rwkv pip package's strategy, e.g. 'cpu fp32i8' or 'cpu fp32 *6 -> cpu fp32i8': per layer "
+                   "(ln_out+head counting as the last) the weights' type, int8 with i8 (cpu stages only)");
   }
   void add_k_eps(CLI::App& app) {
     app.add_option("--k_eps", k_eps,
@@ -43,10 +53,16 @@ struct InferFlags {
   // EngineOptions from --dtype and --k_eps ("[cli] ..." for a bad value).
   EngineOptions engine_options() const {
     EngineOptions o;
-    if (!dtype.empty()) {
+    if (!strategy.empty() && !dtype.empty()) fail("cli", "--dtype and --strategy: give one of them");
+    std::string s = strategy;
+    if (dtype == "int8") s = "cpu fp32i8";
+    else if (dtype.ends_with("i8")) s = "cpu " + dtype;
+    if (!s.empty()) {
+      o.strategy = Strategy::parse(s);
+    } else if (!dtype.empty()) {
       DType d;
       if (!dtype_from_name(dtype, &d) || (d != DType::F32 && d != DType::BF16 && d != DType::F16))
-        fail("cli", "--dtype must be fp32, bf16 or fp16, got '{}'", dtype);
+        fail("cli", "--dtype must be fp32, bf16, fp16, int8, fp32i8, bf16i8 or fp16i8, got '{}'", dtype);
       o.dtype = d;
     }
     if (k_eps >= 0) {

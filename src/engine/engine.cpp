@@ -8,7 +8,10 @@
 #include <map>
 
 #include "core/error.h"
+#include "engine/weight_placement.h"
 #include "io/model_file.h"
+#include "model/config.h"
+#include "ops/cuda_info.h"
 #include "ops/row_invariant.h"
 
 namespace rwkv {
@@ -16,8 +19,9 @@ namespace rwkv {
 static bool is_float(DType t) { return t == DType::F32 || t == DType::BF16 || t == DType::F16 || t == DType::F64; }
 
 StateDict convert_float_tensors(StateDict sd, DType dt) {
+  const StateDict plain = without_mm8_companions(sd);  // int8 scales stay fp32 (model/weights.h)
   for (auto& [name, t] : sd.items)
-    if (is_float(t.dtype) && t.dtype != dt) t = t.to(dt);
+    if (is_float(t.dtype) && t.dtype != dt && plain.has(name)) t = t.to(dt);
   return sd;
 }
 
@@ -34,7 +38,35 @@ Engine::Engine(std::unique_ptr<Model> m) : model_(std::move(m)) {
   for (auto& [k, v] : model_identity(config())) id_ += k + "=" + v + " ";
 }
 
+// Every stage of a strategy must be one this engine runs: cpu. The error names the stage.
+static void check_strategy_devices(const Strategy& s) {
+  for (size_t i = 0; i < s.stages.size(); i++) {
+    const StrategyStage& st = s.stages[i];
+    if (st.device == "cpu") continue;
+    std::string why;
+    if (st.device.rfind("cuda", 0) == 0)
+      why = !cuda_compiled()           ? "this build has no CUDA backend (nvcc was not found when it was built)"
+            : cuda_device_count() == 0 ? "no CUDA device is visible"
+                                       : "the engine runs models on the CPU only so far";
+    else
+      why = "device '" + st.device + "' is not supported (cpu; cuda later)";
+    fail("engine", "strategy '{}': stage {} '{}' cannot run: {}; use a cpu stage", s.text, i + 1, st.text, why);
+  }
+}
+
 std::unique_ptr<Engine> Engine::from_state_dict(StateDict sd, const std::string& source, const EngineOptions& opt) {
+  std::vector<LayerPlacement> placement;
+  if (opt.strategy) {
+    if (opt.dtype) fail("engine", "{}: give either a dtype or a strategy, not both", source);
+    check_strategy_devices(*opt.strategy);
+    const ModelConfig cfg = detect_config(without_mm8_companions(sd), source);
+    placement = opt.strategy->plan(cfg.n_layer);
+    for (const LayerPlacement& p : placement)
+      if (p.quant_bits && cfg.arch == Arch::RWKV2)
+        fail("engine", "{}: int8 weights are for RWKV-4, 5, 6 and 7; this is an {} model (use fp32/bf16/fp16)", source,
+             arch_name(cfg.arch));
+    sd = place_weights(std::move(sd), placement, source);
+  }
   if (opt.dtype) {
     DType dt = *opt.dtype;
     if (dt != DType::F32 && dt != DType::BF16 && dt != DType::F16)
@@ -43,6 +75,7 @@ std::unique_ptr<Engine> Engine::from_state_dict(StateDict sd, const std::string&
   }
   auto e = std::make_unique<Engine>(make_model(std::move(sd), source, opt.model));
   e->row_invariant_ = opt.row_invariant;
+  e->placement_ = std::move(placement);
   return e;
 }
 

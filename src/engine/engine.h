@@ -14,6 +14,7 @@
 #include "core/tensor.h"
 #include "engine/batch.h"
 #include "engine/state_pool.h"
+#include "engine/strategy.h"
 #include "engine/workspace.h"
 #include "model/model.h"
 
@@ -23,6 +24,10 @@ struct EngineOptions {
   // Convert floating-point weights at load (fp32 / bf16 / fp16). Unset: keep them as stored in
   // the file (zero-copy mmap where the file allows); compute is fp32 either way.
   std::optional<DType> dtype;
+  // A pip-package strategy string (engine/strategy.h): per layer, the weights' float type or int8
+  // ("i8", ops/mm8.h, quantized at load unless the file is already int8). Only cpu stages run; a
+  // cuda / mps / dml stage is refused naming it. Not together with `dtype`.
+  std::optional<Strategy> strategy;
   // Every row's numbers independent of the batch it rides in and of the thread count
   // (ops/row_invariant.h): a sequence gives bit-identical logits alone or among others, in any
   // chunking. Evaluation sets it; big batches run slower (no sgemm).
@@ -43,6 +48,9 @@ class Engine {
   int vocab_size() const { return config().vocab_size; }
   const StateLayout& state_layout() const { return model_->state_layout(); }
   bool row_invariant() const { return row_invariant_; }
+  // Per layer (n_layer + 1, the last ln_out + head) where it runs and how its weights are kept;
+  // empty unless loaded with a strategy.
+  const std::vector<LayerPlacement>& placement() const { return placement_; }
   StatePool make_pool(int n_slots) const { return StatePool(state_layout(), n_slots, cpu_allocator(), id_); }
 
   // Runs every entry's tokens from its slot's state (updated in place). Logits land in `ws`
@@ -53,6 +61,7 @@ class Engine {
  private:
   std::unique_ptr<Model> model_;
   bool row_invariant_ = false;
+  std::vector<LayerPlacement> placement_;
   std::string id_;  // model identity (arch and sizes), given to the pools it makes
 };
 

@@ -80,11 +80,12 @@ void project(std::span<const Proj> jobs, int64_t M) {
     for (size_t i = 0; i < jobs.size(); i++) {
       const WeightMat& W = *jobs[i].W;
       g[i] = GemvJob{jobs[i].y, jobs[i].x, W.p, W.dt, W.rows, W.cols};
+      g[i].i8 = W.i8;
     }
     gemv_batch(g, int(jobs.size()));
     return;
   }
-  for (const Proj& j : jobs) linear_forward_any(j.y, j.x, j.W->p, j.W->dt, M, j.W->cols, j.W->rows);
+  for (const Proj& j : jobs) linear_forward_mat(j.y, j.x, *j.W, M);
 }
 
 void ChannelMix456::load(TableReader& r, const std::string& p, int C_, int F_, Names names, int64_t off) {
@@ -122,7 +123,7 @@ void ChannelMix456::forward(float* x, int64_t M, std::span<const SeqRun> runs, f
   const Proj first[2] = {{k, kx, &key}, {d, rx, &receptance}};
   project(first, M);
   act_forward(k, k, M * F, Act::Relu2);
-  linear_forward_any(kx, k, value.p, value.dt, M, F, C);
+  linear_forward_mat(kx, k, value, M);
   act_forward(d, d, MC, Act::Sigmoid);
   addmul_forward(x, d, kx, MC);
 }
@@ -162,7 +163,7 @@ void wkv_tail456(float* x, float* y, const float* g, const float* lnx_w, const f
   const int A = H * N;
   groupnorm_forward(y, nullptr, nullptr, y, lnx_w, lnx_b, M, A, H, kLnxEps);
   if (g) mul_forward(y, y, g, M * A);
-  linear_forward_any(x, y, W_o.p, W_o.dt, M, A, C, /*accumulate=*/true);
+  linear_forward_mat(x, y, W_o, M, /*accumulate=*/true);
 }
 
 }  // namespace rwkv

@@ -40,11 +40,11 @@ void BlockModel::forward(const ModelBatch& b, Arena& scratch) const {
   if (!all_rows)
     for (int64_t r = 0; r < b.R; r++) std::memcpy(rows + r * C, x + b.logit_rows[r] * C, sizeof(float) * C);
   layernorm_forward(rows, nullptr, nullptr, rows, io_.ln_out_w, io_.ln_out_b, b.R, C, 1e-5f);
-  linear_forward_any(b.logits, rows, io_.head.p, io_.head.dt, b.R, C, V);
+  linear_forward_mat(b.logits, rows, io_.head, b.R);
 }
 
 std::unique_ptr<Model> make_model(StateDict sd, const std::string& source, const ModelOptions& opt) {
-  ModelConfig cfg = detect_config(sd, source);
+  ModelConfig cfg = detect_config(without_mm8_companions(sd), source);
   switch (cfg.arch) {
     case Arch::RWKV2: return make_rwkv2_model(std::move(sd), cfg, source, opt);
     case Arch::RWKV7: return make_rwkv7_model(std::move(sd), cfg, source);

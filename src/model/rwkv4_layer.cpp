@@ -98,7 +98,7 @@ void Rwkv4::forward_blocks(float* x, int64_t M, std::span<const SeqRun> runs, Ar
       wkv4_forward(y + o, r + o, k + o, v + o, l.decay.data(), l.first, q.state + l.off_aa, q.state + l.off_bb,
                    q.state + l.off_pp, int(q.n), A);
     });
-    linear_forward_any(x, y, l.output.p, l.output.dt, M, A, C, /*accumulate=*/true);
+    linear_forward_mat(x, y, l.output, M, /*accumulate=*/true);
     l.ffn.forward(x, M, runs, work);
   }
 }

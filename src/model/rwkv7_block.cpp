@@ -24,7 +24,9 @@ constexpr float kLnEps = 1e-5f;
 // out (M,N) = inp (M,K) @ W^T from the fp32 view, or from the stored matrix when given.
 inline void linear(float* out, const float* inp, const float* w32, const Rwkv7Mat& stored,
                    int64_t M, int K, int N, bool accumulate = false) {
-  if (stored.p)
+  if (stored.i8)
+    mm8_forward(out, inp, *stored.i8, M, accumulate);
+  else if (stored.p)
     linear_forward_any(out, inp, stored.p, stored.dt, M, K, N, accumulate);
   else
     matmul_linear_forward(out, inp, w32, M, K, N, accumulate);
@@ -43,7 +45,7 @@ void decode_projections(const Rwkv7LayerParams& w, const Rwkv7LayerActs& a, cons
                         const Rwkv7LayerMats& mm) {
   const int C = d.C;
   auto job = [](float* y, const float* x, const Rwkv7Mat& m, int64_t N, int64_t K, bool acc = false) {
-    return GemvJob{y, x, m.p, m.dt, N, K, acc};
+    return GemvJob{y, x, m.p, m.dt, N, K, acc, false, m.i8};
   };
   auto plain = [](float* y, const float* x, const Rwkv7Mat& m, int64_t N, int64_t K, bool acc = false) {
     return GemvJob{y, x, m.p, m.dt, N, K, acc, /*plain=*/true};

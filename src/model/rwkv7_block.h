@@ -9,6 +9,7 @@
 
 #include "model/config.h"
 #include "model/rwkv7_params.h"
+#include "ops/mm8.h"
 
 namespace rwkv {
 
@@ -60,6 +61,7 @@ struct Rwkv7SeqState {
 struct Rwkv7Mat {
   const void* p = nullptr;  // null: use the fp32 view
   DType dt = DType::F32;
+  const Mm8Weight* i8 = nullptr;  // int8 (dt U8, p = i8->q)
 };
 struct Rwkv7LayerMats {
   Rwkv7Mat receptance, key, value, output;  // (C,C)

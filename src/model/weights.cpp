@@ -2,8 +2,64 @@
 #include "model/weights.h"
 
 #include "core/error.h"
+#include "ops/gemv.h"
 
 namespace rwkv {
+
+void linear_forward_mat(float* out, const float* inp, const WeightMat& W, int64_t M, bool accumulate) {
+  if (W.i8) return mm8_forward(out, inp, *W.i8, M, accumulate);
+  linear_forward_any(out, inp, W.p, W.dt, M, W.cols, W.rows, accumulate);
+}
+
+StateDict without_mm8_companions(const StateDict& sd) {
+  StateDict out;
+  for (const auto& [name, t] : sd.items) {
+    bool companion = false;
+    for (const char* suf : kMm8Suffixes) {
+      const std::string s(suf);
+      if (name.size() > s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0) {
+        const Tensor* base = sd.find(name.substr(0, name.size() - s.size()));
+        companion = companion || (base && base->dtype == DType::U8);
+      }
+    }
+    if (!companion) out.items.emplace_back(name, t);
+  }
+  return out;
+}
+
+WeightStore::WeightStore(StateDict sd, std::string source) : source_(std::move(source)) {
+  // uint8 matrices with their four companions become Mm8Weight views; the companions leave the dict.
+  std::map<std::string, Tensor> side;
+  for (auto& [name, t] : sd.items) {
+    for (const char* suf : kMm8Suffixes) {
+      const std::string s(suf);
+      if (name.size() > s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0) {
+        const Tensor* base = sd.find(name.substr(0, name.size() - s.size()));
+        if (base && base->dtype == DType::U8) side[name] = t;
+      }
+    }
+  }
+  for (auto& [name, t] : sd.items) {
+    if (side.count(name)) continue;
+    if (t.dtype == DType::U8) {
+      if (t.dim() != 2) fail("model", "{}: uint8 tensor '{}' has shape {}, expected an int8 matrix (rows, cols)", source_, name, shape_str(t.shape));
+      const int64_t R = t.shape[0], C = t.shape[1];
+      const float* c[4];
+      for (int k = 0; k < 4; k++) {
+        auto it = side.find(name + kMm8Suffixes[k]);
+        if (it == side.end()) fail("model", "{}: int8 matrix '{}' has no '{}{}'", source_, name, name, kMm8Suffixes[k]);
+        const Tensor& ct = it->second;
+        const int64_t want = k < 2 ? R : C;
+        if (ct.dtype != DType::F32 || ct.numel() != want)
+          fail("model", "{}: '{}{}' is {} {}, expected fp32 with {} values", source_, name, kMm8Suffixes[k],
+               dtype_name(ct.dtype), shape_str(ct.shape), want);
+        c[k] = keep(ct).ptr<float>();  // data pointers stay put when owned_ grows
+      }
+      i8_[name] = Mm8Weight{t.ptr<uint8_t>(), c[0], c[1], c[2], c[3], R, C};
+    }
+    sd_.items.emplace_back(name, t);
+  }
+}
 
 
 const Tensor& WeightStore::at(const std::string& name) const {
@@ -33,7 +89,12 @@ WeightMat WeightStore::mat(const std::string& name, int64_t rows, int64_t cols) 
     fail("model", "{}: tensor '{}' has shape {}, expected {}", source_, name, shape_str(t.shape),
          shape_str(Shape{rows, cols}));
   WeightMat m{t.data, t.dtype, rows, cols};
-  if (t.dtype == DType::F64) {
+  if (t.dtype == DType::U8) {
+    auto it = i8_.find(name);
+    if (it == i8_.end() || it->second.N != rows || it->second.K != cols)
+      fail("model", "{}: tensor '{}' is uint8 without its int8 scales, expected a float or int8 matrix", source_, name);
+    m.i8 = &it->second;
+  } else if (t.dtype == DType::F64) {
     m.p = keep(t.to(DType::F32)).data;
     m.dt = DType::F32;
   } else if (t.dtype != DType::F32 && t.dtype != DType::BF16 && t.dtype != DType::F16) {

@@ -1,29 +1,46 @@
 // weights.h — a loaded model's tensors as the layers read them: vectors as fp32 (fp32 tensors
 // used in place, others converted once and kept here), matrices in their stored dtype (fp32 /
-// bf16 / fp16, zero-copy from the file's mmap). Every lookup checks name and shape and throws
-// "[model] <source>: ..." naming the key.
+// bf16 / fp16, zero-copy from the file's mmap) or int8 (ops/mm8.h: a uint8 tensor `<name>` with
+// fp32 `<name>_mx`, `_rx` (rows) and `_my`, `_ry` (cols), as Engine's load-time quantization or a
+// converted file gives them). Every lookup checks name and shape and throws "[model] <source>: ..."
+// naming the key.
 #pragma once
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "core/tensor.h"
+#include "ops/mm8.h"
 
 namespace rwkv {
 
 // A weight matrix (rows, cols) as stored: torch.nn.Linear layout (out, in) for projections.
+// int8: dt U8, p = i8->q.
 struct WeightMat {
   const void* p = nullptr;
   DType dt = DType::F32;
   int64_t rows = 0, cols = 0;
+  const Mm8Weight* i8 = nullptr;
 };
+
+// out (M, W.rows) (+)= inp (M, W.cols) @ W^T in W's format (ops/gemv.h linear_forward_any, or
+// ops/mm8.h mm8_forward for int8).
+void linear_forward_mat(float* out, const float* inp, const WeightMat& W, int64_t M, bool accumulate = false);
+
+// The int8 companions of a quantized matrix `<name>` (ops/mm8.h).
+inline constexpr const char* kMm8Suffixes[4] = {"_mx", "_rx", "_my", "_ry"};
+// `sd` without the int8 companions (tensors shared, not copied): what config detection reads.
+StateDict without_mm8_companions(const StateDict& sd);
 
 class WeightStore {
  public:
-  WeightStore(StateDict sd, std::string source) : sd_(std::move(sd)), source_(std::move(source)) {}
+  // Takes the int8 companions of quantized matrices out of the dict (tensors() lists each
+  // quantized matrix once, as its uint8 (rows, cols) q).
+  WeightStore(StateDict sd, std::string source);
   // fp32 data of `name`, whose shape with size-1 dims dropped must equal `shape`'s.
   const float* vec(const std::string& name, const Shape& shape);
-  // A 2-D matrix (rows, cols) in its stored float dtype (fp64 is converted to fp32).
+  // A 2-D matrix (rows, cols) in its stored float dtype (fp64 is converted to fp32), or int8.
   WeightMat mat(const std::string& name, int64_t rows, int64_t cols);
   bool has(const std::string& name) const { return sd_.has(name); }
   const Tensor& at(const std::string& name) const;  // raw tensor; throws naming the source
@@ -36,6 +53,7 @@ class WeightStore {
   StateDict sd_;
   std::string source_;
   std::vector<Tensor> owned_;
+  std::map<std::string, Mm8Weight> i8_;  // node-based: WeightMat::i8 points here
 };
 
 // Embedding, ln0 (before block 0), ln_out and head: the same in every version.

@@ -239,8 +239,10 @@ struct XSplit {
 };
 #endif
 
-// Outputs [r0, r1) of one job; xs: its split x (bf16 rows with AVX512-BF16), else unused.
-void job_rows(const GemvJob& j, const XSplit& xs, int64_t r0, int64_t r1) {
+// Outputs [r0, r1) of one job; xs: its split x (bf16 rows with AVX512-BF16), else unused;
+// v8: its prepared x (int8 jobs), else unused.
+void job_rows(const GemvJob& j, const XSplit& xs, const Mm8Vec& v8, int64_t r0, int64_t r1) {
+  if (j.i8) return mm8_rows(j.y, v8, *j.i8, r0, r1, j.accumulate);
   if (j.plain) {  // outputs [r0, r1) are columns of W (K, N)
     if (j.dt == DType::F32) return cols_range(j.y, j.x, static_cast<const float*>(j.W), j.dt, j.K, j.N, r0, r1, j.accumulate);
     return cols_range(j.y, j.x, static_cast<const uint16_t*>(j.W), j.dt, j.K, j.N, r0, r1, j.accumulate);
@@ -268,13 +270,26 @@ void widen_rows(float* out, const uint16_t* in, DType dt, int64_t n) {
 
 void gemv_batch(const GemvJob* jobs, int n) {
   for (int i = 0; i < n; i++)
-    if (jobs[i].dt != DType::F32 && jobs[i].dt != DType::BF16 && jobs[i].dt != DType::F16)
+    if (!jobs[i].i8 && jobs[i].dt != DType::F32 && jobs[i].dt != DType::BF16 && jobs[i].dt != DType::F16)
       fail("ops", "gemv: weight dtype {} is not supported (fp32, bf16, fp16)", dtype_name(jobs[i].dt));
   const int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
   // The caller's buffers (thread_local: workers reach them through the pointers below).
   thread_local std::vector<XSplit> xs_buf;
   thread_local std::vector<int64_t> first_buf, blk_buf;  // first block of job i; its block rows
   xs_buf.assign(size_t(n), XSplit{});
+  // int8 jobs: x scaled by ry and its sums, once per job (ops/mm8.h)
+  thread_local std::vector<Mm8Vec> v8_buf;
+  thread_local std::vector<float> xr8;
+  v8_buf.assign(size_t(n), Mm8Vec{});
+  int64_t n8 = 0;
+  for (int i = 0; i < n; i++) n8 += jobs[i].i8 ? jobs[i].K : 0;
+  xr8.resize(size_t(n8));
+  for (int i = 0, off = 0; i < n; i++)
+    if (jobs[i].i8) {
+      mm8_prepare(v8_buf[i], xr8.data() + off, jobs[i].x, *jobs[i].i8);
+      off += int(jobs[i].K);
+    }
+  const Mm8Vec* v8 = v8_buf.data();
   first_buf.assign(size_t(n) + 1, 0);
   blk_buf.assign(size_t(n), 64);
 #if defined(__AVX512BF16__)
@@ -303,7 +318,7 @@ void gemv_batch(const GemvJob* jobs, int n) {
   const XSplit* xs = xs_buf.data();
   const int64_t *first = first_buf.data(), *blk = blk_buf.data();
   if (work < (1 << 15) || nt == 1) {
-    for (int i = 0; i < n; i++) job_rows(jobs[i], xs[i], 0, jobs[i].N);
+    for (int i = 0; i < n; i++) job_rows(jobs[i], xs[i], v8[i], 0, jobs[i].N);
     return;
   }
   const int64_t total = first[n];
@@ -311,7 +326,7 @@ void gemv_batch(const GemvJob* jobs, int n) {
   for (int64_t b = 0; b < total; b++) {
     const int i = int(std::upper_bound(first, first + n + 1, b) - first) - 1;
     const int64_t r0 = (b - first[i]) * blk[i];
-    job_rows(jobs[i], xs[i], r0, std::min(jobs[i].N, r0 + blk[i]));
+    job_rows(jobs[i], xs[i], v8[i], r0, std::min(jobs[i].N, r0 + blk[i]));
   }
 }
 

@@ -1,0 +1,48 @@
+// mm8.h — int8 weights exactly as the `rwkv` pip package's fp32i8 / fp16i8 keep them, and the
+// products that read them (the package's mm8_one / mm8_seq; a CUDA twin will be ops/cuda/mm8.cu).
+// A matrix W (N out, K in) (torch.nn.Linear layout) becomes q (N, K) uint8 plus per-output
+// offsets/scales mx, rx (N) and per-input ones my, ry (K); the weight it stands for is
+//   W'[o, i] = (((q[o, i] + 0.5) * ry[i]) * rx[o] + my[i]) + mx[o]
+// (each step rounded to fp32, rx and ry already divided by 16 as the package stores them).
+// The package holds q transposed, (K, N); here q keeps W's layout so that a row of q is one
+// output, read in place by the GEMV like any other weight row.
+#pragma once
+#include <cstdint>
+
+namespace rwkv {
+
+// A quantized matrix as the products read it (pointers owned elsewhere).
+struct Mm8Weight {
+  const uint8_t* q = nullptr;                // (N, K)
+  const float *mx = nullptr, *rx = nullptr;  // (N) per output
+  const float *my = nullptr, *ry = nullptr;  // (K) per input
+  int64_t N = 0, K = 0;
+};
+
+// The package's load-time conversion of W (N, K) fp32, bit for bit (fixtures README, "pip/ int8"):
+// min over outputs first when K > N (more inputs than outputs), else over inputs first; then the
+// per-output and per-input ranges; q = clip(floor(E * 256), 0, 255). A zero range divides by 1
+// (the package's make_nonzero). Writes q (N, K), mx, rx (N), my, ry (K).
+void mm8_quantize(uint8_t* q, float* mx, float* rx, float* my, float* ry, const float* W, int64_t N, int64_t K);
+
+// Rows [r0, r1) of W' (each (K) floats) in the package's order of operations, bit for bit.
+void mm8_dequant_rows(float* out, const Mm8Weight& w, int64_t r0, int64_t r1);
+
+// out (M, N) (+)= inp (M, K) @ W'^T. Rows are computed as
+//   out[m, o] = rx[o] * (q[o] . (ry * x_m) + 0.5 * sum(ry * x_m)) + my . x_m + mx[o] * sum(x_m)
+// (W' factored: one int8 widening and one FMA per weight; fp32 round-off as any fp32 product)
+// for M up to 64 rows (decode, batched decode) and always in row-invariant mode (ops/row_invariant.h:
+// each row's numbers then depend on nothing else); more rows (prefill) widen panels of W' exactly
+// and multiply them with sgemm.
+void mm8_forward(float* out, const float* inp, const Mm8Weight& w, int64_t M, bool accumulate = false);
+
+// For gemv_batch (ops/gemv.h): one token's x prepared once per product, then any range of output
+// rows. xr: (K) = ry * x; the sums are over i < K.
+struct Mm8Vec {
+  const float* xr = nullptr;
+  float sum_xr = 0, sum_myx = 0, sum_x = 0;
+};
+void mm8_prepare(Mm8Vec& v, float* xr, const float* x, const Mm8Weight& w);
+void mm8_rows(float* y, const Mm8Vec& v, const Mm8Weight& w, int64_t r0, int64_t r1, bool accumulate);
+
+}  // namespace rwkv
