@@ -86,7 +86,7 @@ TEST(GenerateCli, BadInputIsAClearError) {
   EXPECT_EQ(m.status, 1);
   EXPECT_NE(m.err.find("nope.pth"), std::string::npos) << m.err;
   for (std::string bad : {"--top_p 1.5", "--temperature -1", "--top_k -2", "--alpha_decay 2", "--token_ban 9999",
-                          "--chunk_len 0", "--dtype int8"}) {
+                          "--chunk_len 0", "--dtype fp8"}) {
     auto r = run_cli(gen("--prompt hi --tokens 3 " + bad));
     EXPECT_EQ(r.status, 1) << bad;
     EXPECT_NE(r.err.find("error"), std::string::npos) << bad << ": " << r.err;

@@ -119,7 +119,7 @@ TEST(WorldTokenizer, VocabularyFileErrorsNameTheLine) {
   err = error_of([&] { WorldTokenizer t(write("")); });
   EXPECT_NE(err.find("no tokens"), std::string::npos) << err;
   err = error_of([&] { WorldTokenizer t(d / "missing.txt"); });
-  EXPECT_NE(err.find("missing.txt: cannot read"), std::string::npos) << err;
+  EXPECT_NE(err.find("missing.txt: no such file (a vocabulary file was expected)"), std::string::npos) << err;
   // A valid small file through the factory.
   auto t = make_tokenizer(write("1 'a' 1\n2 b'\\xe4' 1\n3 'ab' 2\n"));
   EXPECT_EQ(t->encode("aab\xe4"), (std::vector<int32_t>{1, 3, 2}));

@@ -24,7 +24,8 @@ inline std::string shorten_long_numbers(const std::string& s) {
 }
 
 // Parses argv with `app`; on --help prints help and returns 0 via *exit_code; on a bad flag
-// prints the CLI11 message (long numbers shortened) and returns 2. Returns true when the command
+// prints "rwkv <cmd>: error: [cli] <CLI11's message, long numbers shortened>" and returns 2 (a
+// usage error, as Python's argparse in the official scripts). Returns true when the command
 // should run.
 inline bool parse(CLI::App& app, int argc, char** argv, int* exit_code) {
   try {
@@ -37,8 +38,9 @@ inline bool parse(CLI::App& app, int argc, char** argv, int* exit_code) {
   } catch (const CLI::CallForVersion& e) {
     *exit_code = app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "%s\nRun with --help for more information.\n", shorten_long_numbers(e.what()).c_str());
-    *exit_code = e.get_exit_code();
+    std::fprintf(stderr, "%s: error: [cli] %s\nRun with --help for more information.\n", argc > 0 ? argv[0] : "rwkv",
+                 shorten_long_numbers(e.what()).c_str());
+    *exit_code = 2;
   }
   return false;
 }
