@@ -109,6 +109,7 @@ TEST(Bpe, BadInput) {
                             {"0", "2147483647", "an added token has id 2147483647"},
                             {"0", "1.5", "an added token must be an integer token id"},
                             {"-3", "1", "model.vocab['a'] has id -3"},
+                            {"0", "16777215", "token id 16777215 is far beyond the 2 tokens the file defines"},
                             {"99999999999", "1", "model.vocab['a'] has id 99999999999"}}) {
     const std::string f = with_ids("ids.json", v, a);
     std::string e = rwkv::test::error_of([&] { BpeTokenizer::load(f); });

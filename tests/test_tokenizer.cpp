@@ -114,6 +114,11 @@ TEST(WorldTokenizer, VocabularyFileErrorsNameTheLine) {
   EXPECT_NE(err.find("v.txt:2: token id '2147483647' is outside [0, 16777216)"), std::string::npos) << err;
   err = error_of([&] { WorldTokenizer t(write("2000000000 'b' 1\n")); });
   EXPECT_NE(err.find("v.txt:1: token id '2000000000' is outside"), std::string::npos) << err;
+  // an id inside [0, 2^24) but far past the file's lines: a 400 MB table from 20 bytes
+  err = error_of([&] { WorldTokenizer t(write("1 'a' 1\n16777215 'b' 1\n")); });
+  EXPECT_NE(err.find("v.txt: token id 16777215 is far beyond the 2 tokens the file defines"), std::string::npos) << err;
+  err = error_of([&] { WorldTokenizer t(write("1 'a' 1\n65537 'b' 1\n")); });  // gaps up to 65536 are fine
+  EXPECT_EQ(err, "(no error)");
   err = error_of([&] { WorldTokenizer t(write("1 a 1\n")); });
   EXPECT_NE(err.find("v.txt:1:"), std::string::npos) << err;
   err = error_of([&] { WorldTokenizer t(write("")); });

@@ -139,6 +139,11 @@ std::unique_ptr<BpeTokenizer> BpeTokenizer::load(const std::string& path) {
     for (auto& [tok, idj] : vocab.items()) max_id = std::max(max_id, token_id(idj, path, "model.vocab['" + tok + "']"));
     const json& added = j.contains("added_tokens") ? j["added_tokens"] : json::array();
     for (const json& a : added) max_id = std::max(max_id, token_id(field(a, "id"), path, "an added token"));
+    // Tables are indexed by id: ids far beyond the number of tokens would size them from a claim.
+    const int64_t n_tokens = int64_t(vocab.size() + added.size());
+    if (max_id >= n_tokens + 65536)
+      fail("tokenizer", "{}: token id {} is far beyond the {} tokens the file defines (ids must be < tokens + 65536)",
+           path, max_id, n_tokens);
     t->id_to_token_.assign(size_t(max_id + 1), std::string());
     t->is_added_.assign(size_t(max_id + 1), 0);
     for (auto& [tok, idj] : vocab.items()) {

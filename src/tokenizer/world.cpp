@@ -51,6 +51,12 @@ static std::vector<std::pair<int32_t, std::string>> read_vocab(const std::string
     vocab.emplace_back(int32_t(id), std::move(bytes));
   }
   if (vocab.empty()) fail("tokenizer", "{}: no tokens in vocabulary file", path);
+  // Tables are indexed by id: ids far beyond the number of lines would size them from a claim.
+  int32_t max_id = 0;
+  for (auto& [id, b] : vocab) max_id = std::max(max_id, id);
+  if (int64_t(max_id) >= int64_t(vocab.size()) + 65536)
+    fail("tokenizer", "{}: token id {} is far beyond the {} tokens the file defines (ids must be < tokens + 65536)",
+         path, max_id, vocab.size());
   return vocab;
 }
 
