@@ -47,6 +47,11 @@ void expect_refused(const CliRun& r, const std::string& module, const std::strin
   EXPECT_NE(r.err.find(what), std::string::npos) << r.err;
   EXPECT_LT(r.seconds, kMaxSeconds) << r.err;
   const double file_mib = file.empty() ? 0 : double(fs::file_size(file)) / (1 << 20);
+  // RWKV_SAVE_CRAFTED=DIR keeps each crafted file (how tests/fuzz/regressions/ was filled)
+  static int saved = 0;
+  if (const char* dir = std::getenv("RWKV_SAVE_CRAFTED"); dir && !file.empty())
+    fs::copy_file(file, fs::path(dir) / (std::to_string(saved++) + "_" + fs::path(file).filename().string()),
+                  fs::copy_options::overwrite_existing);
   EXPECT_LE(r.peak_rss_mib, baseline_rss_mib() + 2 * file_mib + kSlackMiB) << r.err;
   if (!no_output.empty()) {
     EXPECT_FALSE(fs::exists(no_output)) << no_output;

@@ -98,7 +98,9 @@ ModelConfig detect_config(const StateDict& sd, const std::string& src) {
   std::string v7_key, v2_key;
   double version = 4;
   std::string pip_key;
-  for (auto& [k, t] : sd.items) {
+  for (auto& item : sd.items) {
+    const std::string& k = item.first;  // named references: the lambda below captures k
+    const Tensor& t = item.second;
     std::string sub;
     if (split_block(k, &sub) < 0) continue;
     if (!v7 && (sub == "att.r_k" || sub == "att.x_r" || sub == "att.w0" || sub == "att.k_k")) { v7 = true; v7_key = k; }
