@@ -273,6 +273,23 @@ TEST(HostileFiles, DirectoriesAndPathsThroughFiles) {
   EXPECT_EQ(r.err.find(".tmp."), std::string::npos) << r.err;
 }
 
+// Out of memory (here: an address-space limit) is a "[core]"/"[memory]" message and exit 1, never
+// a bare std::bad_alloc or a signal.
+TEST(HostileFiles, OutOfMemoryIsAClearError) {
+  TempDir t;
+  const std::string cmd = "sh -c 'ulimit -v 600000; exec " + std::string(RWKV_BIN) +
+                          " init --n_layer 24 --n_embd 2048 --vocab_size 65536 --dtype fp32 --out " + (t / "x.pth") +
+                          "' > " + (t / "out") + " 2> " + (t / "err");
+  const int st = std::system(cmd.c_str());
+  const std::string err = read_file(t / "err");
+  ASSERT_TRUE(WIFEXITED(st)) << err;
+  EXPECT_EQ(WEXITSTATUS(st), 1) << err;
+  EXPECT_TRUE(err.find("[core] out of memory") != std::string::npos || err.find("[memory] out of memory") != std::string::npos)
+      << err;
+  EXPECT_EQ(err.find("std::bad_alloc"), std::string::npos) << err;
+  EXPECT_FALSE(fs::exists(t / "x.pth"));
+}
+
 // Temp files of a killed save ("<out>.tmp.<pid>", the pid gone) are removed by the next save to
 // that path; a live process's temp and other files are left alone.
 TEST(HostileFiles, TempFilesOfDeadRunsAreRemoved) {
