@@ -184,8 +184,10 @@ void check_model(const StateDict& sd, const std::string& name, const std::vector
     EXPECT_GT(e, 1e-3) << name << ": it did quantize";
   }
   // GPT mode (few rows) and token by token take the same kernel: the same numbers up to the
-  // fp32 rounding of the model's own sequence ops
-  EXPECT_LE(rel_norm_err(b.rnn, b.gpt), rwkv::test::tol::fp32_modes.rel * 10) << name;
+  // fp32 rounding of the model's own sequence ops, moved through x's int8 rounding
+  const double modes = rel_norm_err(b.rnn, b.gpt);
+  std::printf("  q4 token by token vs GPT mode: %.3g\n", modes);
+  EXPECT_LE(modes, rwkv::test::tol::q4_modes.rel) << name;
 }
 
 TEST(Q4Models, CloseToFp32) {

@@ -70,7 +70,8 @@ TEST(Q4Cli, Refusals) {
   auto r = rwkv::test::run_cli("convert " + d + "/model.pth " + tmp / "m.pth --dtype q4");
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("a q4 model is written as .safetensors"), std::string::npos) << r.err;
-  r = rwkv::test::run_cli("forward --model " + d + "/model.pth --tokens x --out y --dtype q5");
+  r = rwkv::test::run_cli("forward --model " + d + "/model.pth --tokens " + d + "/expected_i8.safetensors --out " +
+                          tmp / "o.safetensors --dtype q5");
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("q4, fp32q4"), std::string::npos) << r.err;
 }
