@@ -5,7 +5,8 @@
 // prefill tokens/s (best of 4) vs the measured sgemm FLOP/s (2 * matrix params FLOPs per token).
 //   bench_decode_cpu [--layers 12] [--embd 768] [--vocab 65536] [--threads 2] [--decode 32]
 //                    [--prefill 512] [--model FILE]   (default: random weights, L12-D768 V65536)
-//                    [--dtype fp32|bf16|int8|all]  (default all; int8: the pip package's fp32i8, ops/mm8.h)
+//                    [--dtype all|LIST]  (default all = fp32,bf16,int8,q4; LIST: comma-separated of fp32, bf16,
+//                    int8 (the pip package's fp32i8, ops/mm8.h), bf16i8, q4 (strategy 'cpu fp32q4', ops/q4.h), bf16q4)
 //                    [--max_rows 256] (tokens per pass)
 //                    [--save FILE]  write the random model in bf16 (.pth / .safetensors) and exit
 #include <immintrin.h>
@@ -64,12 +65,23 @@ int main(int argc, char** argv) {
   std::printf("machine: %d threads; read bandwidth %.2f GB/s (so far); sgemm (%dx%d @ %dx%d) %.1f GFLOP/s\n",
               threads, bw.best / 1e9, Tg, C, C, 4 * C, flops_peak / 1e9);
 
-  for (const char* kind : {"fp32", "bf16", "int8"}) {
-    if (dtypes != "all" && dtypes != "both" && dtypes != kind) continue;
+  std::vector<std::string> kinds;
+  for (size_t p = 0; p <= dtypes.size();) {
+    size_t q = dtypes.find(',', p);
+    if (q == std::string::npos) q = dtypes.size();
+    const std::string k = dtypes.substr(p, q - p);
+    if (k == "all") kinds.insert(kinds.end(), {"fp32", "bf16", "int8", "q4"});
+    else if (k == "fp32" || k == "bf16" || k == "int8" || k == "bf16i8" || k == "q4" || k == "bf16q4") kinds.push_back(k);
+    else { std::fprintf(stderr, "unknown --dtype %s\n", k.c_str()); return 2; }
+    p = q + 1;
+  }
+  for (const std::string& k : kinds) {
+    const char* kind = k.c_str();
     // the weights as the engine keeps them (converted here once, so that their bytes can be counted)
-    const std::string k = kind;
-    StateDict conv = k == "int8" ? place_weights(base, Strategy::parse("cpu fp32i8").plan(detect_config(base, "random").n_layer), "random")
-                                 : convert_float_tensors(base, k == "fp32" ? DType::F32 : DType::BF16);
+    const char* strategy = k == "int8" ? "cpu fp32i8" : k == "bf16i8" ? "cpu bf16i8" : k == "q4" ? "cpu fp32q4"
+                         : k == "bf16q4" ? "cpu bf16q4" : nullptr;
+    StateDict conv = strategy ? place_weights(base, Strategy::parse(strategy).plan(detect_config(base, "random").n_layer), "random")
+                              : convert_float_tensors(base, k == "fp32" ? DType::F32 : DType::BF16);
     auto e = Engine::from_state_dict(conv, model.empty() ? "random" : model);
     const ModelConfig& c = e->config();
     StatePool pool = e->make_pool(1);
@@ -80,15 +92,18 @@ int main(int argc, char** argv) {
       e->forward({&b, 1}, pool, ws);
       logits = ws.logits(0);
     };
-    // bytes read per decoded token: every tensor once (int8: q and its four scale vectors), except
+    // bytes read per decoded token: every tensor once (int8: q and its four scale vectors; q4: the
+    // nibbles and their fp16 scales and offsets), except
     // the embedding (one row)
+    // the embedding (one row); matrix parameters (for the sgemm bound) counted on the float model
     double bytes = 0, mat_params = 0;
     for (auto& [name, t] : conv.items) {
-      if (name == "emb.weight") { bytes += double(t.shape[1]) * dtype_size(t.dtype); continue; }
+      if (name == "emb.weight") { bytes += double(t.numel() / t.shape[0]) * dtype_size(t.dtype); continue; }
       bytes += double(t.nbytes());
-      if (t.dim() == 2 && t.shape[0] > 1 && t.shape[1] > 1 && name.find("r_k") == std::string::npos)
-        mat_params += double(t.numel());
     }
+    for (auto& [name, t] : base.items)
+      if (name != "emb.weight" && t.dim() == 2 && t.shape[0] > 1 && t.shape[1] > 1 && name.find("r_k") == std::string::npos)
+        mat_params += double(t.numel());
     std::vector<int32_t> toks(n_prefill);
     for (int i = 0; i < n_prefill; i++) toks[i] = (i * 7919) % c.vocab_size;
     // prefill

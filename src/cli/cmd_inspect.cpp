@@ -52,12 +52,25 @@ static int run(int argc, char** argv) {
   fmt::print("\nfile        {}\n", path);
   fmt::print("tensors     {}\n", sd.size());
   fmt::print("dtype       {}\n", dtypes.size() == 1 ? *dtypes.begin() : std::string("mixed"));
-  int64_t n_i8 = 0, bytes_i8 = 0, bytes_all = 0;
+  int64_t n_i8 = 0, bytes_i8 = 0, bytes_all = 0, n_q4 = 0, bytes_q4 = 0, w_q4 = 0;
   for (auto& [k, t] : sd.items) {
     bytes_all += int64_t(t.nbytes());
-    if (t.dtype == rwkv::DType::U8) n_i8++, bytes_i8 += int64_t(t.nbytes());
+    if (rwkv::is_q4_matrix(sd, k)) {
+      n_q4++, w_q4 += 2 * t.numel();
+      bytes_q4 += int64_t(t.nbytes());
+      for (const char* suf : rwkv::kQ4Suffixes)
+        if (const rwkv::Tensor* c = sd.find(k + suf)) bytes_q4 += int64_t(c->nbytes());
+    } else if (t.dtype == rwkv::DType::U8) {
+      n_i8++, bytes_i8 += int64_t(t.nbytes());
+    }
   }
-  if (n_i8 || meta.count("rwkv_quant")) {
+  if (n_q4) {
+    const auto it = meta.find("rwkv_quant"), dt = meta.find("rwkv_quant_dtype");
+    fmt::print("quant       {}{} ({} q4 matrices: 4-bit per block of 32 with fp16 scale and offset, <name>_q4d/_q4m; "
+               "{:.2f} MB for {} weights = {:.3f} bytes per weight)\n",
+               it == meta.end() ? "q4 (no rwkv_quant metadata)" : it->second, dt == meta.end() ? "" : " " + dt->second,
+               n_q4, bytes_q4 / 1e6, w_q4, double(bytes_q4) / double(std::max<int64_t>(w_q4, 1)));
+  } else if (n_i8 || meta.count("rwkv_quant")) {
     const auto it = meta.find("rwkv_quant"), dt = meta.find("rwkv_quant_dtype");
     fmt::print("quant       {}{} ({} int8 matrices, {:.2f} MB of q; scales fp32 as <name>_mx/_rx/_my/_ry)\n",
                it == meta.end() ? "int8 (no rwkv_quant metadata)" : it->second,

@@ -39,11 +39,11 @@ struct InferFlags {
   // --dtype and --strategy: how the weights are kept (EngineOptions::dtype / strategy).
   void add_weights(CLI::App& app) {
     app.add_option("--dtype", dtype,
-                   "convert weights at load: fp32, bf16, fp16, or int8 / fp32i8 / bf16i8 / fp16i8 (shorthand for "
-                   "--strategy 'cpu fp32i8' ...) (default: as stored)");
+                   "convert weights at load: fp32, bf16, fp16, or int8 / fp32i8 / bf16i8 / fp16i8, q4 / fp32q4 / "
+                   "bf16q4 / fp16q4 (shorthand for --strategy 'cpu fp32i8' ...) (default: as stored)");
     app.add_option("--strategy", strategy,
                    "the rwkv pip package's strategy, e.g. 'cpu fp32i8' or 'cpu fp32 *6 -> cpu fp32i8': per layer "
-                   "(ln_out+head counting as the last) the weights' type, int8 with i8 (cpu stages only)");
+                   "(ln_out+head counting as the last) the weights' type, int8 with i8, 4-bit with q4 (cpu stages only)");
   }
   void add_k_eps(CLI::App& app) {
     app.add_option("--k_eps", k_eps,
@@ -56,13 +56,14 @@ struct InferFlags {
     if (!strategy.empty() && !dtype.empty()) fail("cli", "--dtype and --strategy: give one of them");
     std::string s = strategy;
     if (dtype == "int8") s = "cpu fp32i8";
-    else if (dtype.ends_with("i8")) s = "cpu " + dtype;
+    else if (dtype == "q4") s = "cpu fp32q4";
+    else if (dtype.ends_with("i8") || dtype.ends_with("q4")) s = "cpu " + dtype;
     if (!s.empty()) {
       o.strategy = Strategy::parse(s);
     } else if (!dtype.empty()) {
       DType d;
       if (!dtype_from_name(dtype, &d) || (d != DType::F32 && d != DType::BF16 && d != DType::F16))
-        fail("cli", "--dtype must be fp32, bf16, fp16, int8, fp32i8, bf16i8 or fp16i8, got '{}'", dtype);
+        fail("cli", "--dtype must be fp32, bf16, fp16, int8, fp32i8, bf16i8, fp16i8, q4, fp32q4, bf16q4 or fp16q4, got '{}'", dtype);
       o.dtype = d;
     }
     if (k_eps >= 0) {

@@ -62,8 +62,8 @@ std::unique_ptr<Engine> Engine::from_state_dict(StateDict sd, const std::string&
     const ModelConfig cfg = detect_config(without_mm8_companions(sd), source);
     placement = opt.strategy->plan(cfg.n_layer);
     for (const LayerPlacement& p : placement)
-      if (p.quant_bits && cfg.arch == Arch::RWKV2)
-        fail("engine", "{}: int8 weights are for RWKV-4, 5, 6 and 7; this is an {} model (use fp32/bf16/fp16)", source,
+      if (p.quantized() && cfg.arch == Arch::RWKV2)
+        fail("engine", "{}: int8 and q4 weights are for RWKV-4, 5, 6 and 7; this is an {} model (use fp32/bf16/fp16)", source,
              arch_name(cfg.arch));
     sd = place_weights(std::move(sd), placement, source);
   }

@@ -27,7 +27,7 @@ bool all_digits(const std::string& s) {
 
 [[noreturn]] void bad(const std::string& text, size_t i, const std::string& stage, const std::string& why) {
   fail("strategy", "'{}': stage {} '{}' {} (expected \"<device> <dtype> [*N][+]\" with device cpu, cuda, cuda:N, "
-       "mps or dml and dtype fp32, fp16 or bf16, optionally followed by i8)", text, i + 1, stage, why);
+       "mps or dml and dtype fp32, fp16 or bf16, optionally followed by i8 or q4)", text, i + 1, stage, why);
 }
 
 StrategyStage parse_stage(const std::string& text, size_t i, const std::string& raw) {
@@ -55,6 +55,9 @@ StrategyStage parse_stage(const std::string& text, size_t i, const std::string& 
   std::string dt = parts[1];
   if (dt.size() == 6 && (dt.ends_with("i8") || dt.ends_with("i4") || dt.ends_with("i3"))) {
     st.quant_bits = dt[5] - '0';
+    dt = dt.substr(0, 4);
+  } else if (dt.size() == 6 && dt.ends_with("q4")) {
+    st.q4 = true;
     dt = dt.substr(0, 4);
   }
   if (dt == "fp32") st.atype = DType::F32;
@@ -137,7 +140,7 @@ std::vector<LayerPlacement> Strategy::plan(int n_layer) const {
     while (i < n && l >= plan[i]) i++;
     RWKV_CHECK(i < n, "strategy plan does not cover layer {}", l);
     const StrategyStage& st = stages[i];
-    out[l] = {i, st.device, st.atype, st.quant_bits, i == stream_i && l >= plan[i] - stream_count};
+    out[l] = {i, st.device, st.atype, st.quant_bits, i == stream_i && l >= plan[i] - stream_count, st.q4};
   }
   return out;
 }
@@ -155,7 +158,7 @@ std::string describe_plan(const std::vector<LayerPlacement>& plan) {
   std::string s;
   for (size_t l = 0; l < plan.size(); l++) {
     const LayerPlacement& p = plan[l];
-    s += fmt::format("{}\t{}\t{}{}{}{}\n", l, p.device, dtype_name(p.atype), p.quant_bits ? fmt::format("i{}", p.quant_bits) : "",
+    s += fmt::format("{}\t{}\t{}{}{}{}\n", l, p.device, dtype_name(p.atype), p.quant_bits ? fmt::format("i{}", p.quant_bits) : p.q4 ? "q4" : "",
                      p.stream ? " stream" : "", l + 1 == plan.size() ? " (ln_out+head)" : "");
   }
   return s;

@@ -3,7 +3,9 @@
 //   strategy := stage ( "->" stage )*      spaces around "->" and at the ends are ignored
 //   stage    := device " " dtype [ " *" N [ "+" ] ]
 //   device   := "cpu" | "cuda" [ ":" digits ] | "mps" | "dml"
-//   dtype    := ( "fp32" | "fp16" | "bf16" ) [ "i8" | "i4" | "i3" ]
+//   dtype    := ( "fp32" | "fp16" | "bf16" ) [ "i8" | "i4" | "i3" | "q4" ]
+// "q4" is ours, not the package's: 4-bit weights per block of 32 (ops/q4.h); i4 / i3 parse (the
+// package's regex takes them) and are refused at load.
 // Layers are counted with ln_out + head as one more "layer": an L12 model has 13. A stage with
 // "*N" takes N of them in order; stages without a count share the rest equally (the remainder to
 // the last stage); "*N+" keeps N layers and streams all the remaining ones through that stage.
@@ -20,7 +22,8 @@ struct StrategyStage {
   std::string text;     // as written, e.g. "cuda fp16i8 *10+"
   std::string device;   // "cpu", "cuda", "cuda:1", "mps", "dml"
   DType atype = DType::F32;  // fp32 / fp16 / bf16: activations in the package; here the float weights' type
-  int quant_bits = 0;   // 8 for "i8" (ops/mm8.h), 4 / 3 for "i4" / "i3"; 0: float weights
+  int quant_bits = 0;   // 8 for "i8" (ops/mm8.h), 4 / 3 for "i4" / "i3"; 0: float weights (or q4)
+  bool q4 = false;      // "q4" (ops/q4.h)
   int count = -1;       // N of "*N"; -1 when absent
   bool stream = false;  // "+"
 };
@@ -32,6 +35,8 @@ struct LayerPlacement {
   DType atype = DType::F32;
   int quant_bits = 0;
   bool stream = false;  // streamed to the device each use (on a cpu stage: no effect, weights are in host memory)
+  bool q4 = false;      // 4-bit weights (ops/q4.h); quant_bits is then 0
+  bool quantized() const { return quant_bits != 0 || q4; }  // streamed to the device each use (on a cpu stage: no effect, weights are in host memory)
 };
 
 struct Strategy {

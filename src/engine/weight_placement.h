@@ -3,7 +3,9 @@
 // tensors become the stage's float type; on an "i8" stage each quantizable matrix becomes int8
 // (ops/mm8.h): `<name>` uint8 (rows, cols) plus fp32 `<name>_mx`, `_rx`, `_my`, `_ry` (model/weights.h),
 // the four rounded to the stage's float type first, as the package casts them to its activation type.
-// Tensors already int8 (a converted file) are kept as they are.
+// On a "q4" stage each such matrix whose input count is a multiple of 32 becomes q4 (ops/q4.h):
+// `<name>` uint8 (rows, cols/2) plus fp16 `<name>_q4d`, `_q4m` (rows, cols/32) (model/weights.h); the
+// others keep the stage's float type. Tensors already int8 or q4 (a converted file) are kept as they are.
 #pragma once
 #include <string>
 #include <vector>
@@ -23,5 +25,7 @@ StateDict place_weights(StateDict sd, const std::vector<LayerPlacement>& plan, c
 
 // The int8 tensors of one matrix W (rows, cols), any float dtype; scales rounded to `scale_dt`.
 void mm8_quantize_into(StateDict& out, const std::string& name, const Tensor& W, DType scale_dt);
+// The q4 tensors of one matrix W (rows, cols), cols a multiple of 32, any float dtype.
+void q4_quantize_into(StateDict& out, const std::string& name, const Tensor& W);
 
 }  // namespace rwkv

@@ -81,6 +81,7 @@ void project(std::span<const Proj> jobs, int64_t M) {
       const WeightMat& W = *jobs[i].W;
       g[i] = GemvJob{jobs[i].y, jobs[i].x, W.p, W.dt, W.rows, W.cols};
       g[i].i8 = W.i8;
+      g[i].q4 = W.q4;
     }
     gemv_batch(g, int(jobs.size()));
     return;

@@ -80,9 +80,9 @@ void Rwkv7Model::bind(const std::string& source) {
     } else if ((t->dtype == DType::BF16 || t->dtype == DType::F16) && big) {
       stored.back() = {t->data, t->dtype};
       ptrs.push_back(nullptr);
-    } else if (t->dtype == DType::U8 && big) {  // int8 (WeightStore)
+    } else if (t->dtype == DType::U8 && big) {  // int8 or q4 (WeightStore)
       const WeightMat m = w_.mat(s.name, s.shape[0], s.shape[1]);
-      stored.back() = {m.p, m.dt, m.i8};
+      stored.back() = {m.p, m.dt, m.i8, m.q4};
       ptrs.push_back(nullptr);
     } else {
       if (t->dtype != DType::BF16 && t->dtype != DType::F16 && t->dtype != DType::F64)

@@ -26,6 +26,8 @@ inline void linear(float* out, const float* inp, const float* w32, const Rwkv7Ma
                    int64_t M, int K, int N, bool accumulate = false) {
   if (stored.i8)
     mm8_forward(out, inp, *stored.i8, M, accumulate);
+  else if (stored.q4)
+    q4_forward(out, inp, *stored.q4, M, accumulate);
   else if (stored.p)
     linear_forward_any(out, inp, stored.p, stored.dt, M, K, N, accumulate);
   else
@@ -45,7 +47,7 @@ void decode_projections(const Rwkv7LayerParams& w, const Rwkv7LayerActs& a, cons
                         const Rwkv7LayerMats& mm) {
   const int C = d.C;
   auto job = [](float* y, const float* x, const Rwkv7Mat& m, int64_t N, int64_t K, bool acc = false) {
-    return GemvJob{y, x, m.p, m.dt, N, K, acc, false, m.i8};
+    return GemvJob{y, x, m.p, m.dt, N, K, acc, false, m.i8, m.q4};
   };
   auto plain = [](float* y, const float* x, const Rwkv7Mat& m, int64_t N, int64_t K, bool acc = false) {
     return GemvJob{y, x, m.p, m.dt, N, K, acc, /*plain=*/true};

@@ -8,12 +8,43 @@ namespace rwkv {
 
 void linear_forward_mat(float* out, const float* inp, const WeightMat& W, int64_t M, bool accumulate) {
   if (W.i8) return mm8_forward(out, inp, *W.i8, M, accumulate);
+  if (W.q4) return q4_forward(out, inp, *W.q4, M, accumulate);
   linear_forward_any(out, inp, W.p, W.dt, M, W.cols, W.rows, accumulate);
 }
+
+bool is_q4_matrix(const StateDict& sd, const std::string& name) {
+  const Tensor* t = sd.find(name);
+  return t && t->dtype == DType::U8 && sd.find(name + kQ4Suffixes[0]) != nullptr;
+}
+
+namespace {
+// The q4 matrix `name` whose companion is `cname` (a name ending in one of kQ4Suffixes), or "".
+std::string q4_base_of(const StateDict& sd, const std::string& cname) {
+  for (const char* suf : kQ4Suffixes) {
+    const std::string s(suf);
+    if (cname.size() > s.size() && cname.compare(cname.size() - s.size(), s.size(), s) == 0) {
+      const std::string base = cname.substr(0, cname.size() - s.size());
+      if (is_q4_matrix(sd, base)) return base;
+    }
+  }
+  return "";
+}
+// A uint8 tensor of the logical shape (rows, 2 * packed cols) sharing the packed q4 data.
+Tensor q4_logical(const Tensor& t) {
+  Tensor v = t;
+  if (t.dim() == 2) v.shape = {t.shape[0], 2 * t.shape[1]};
+  return v;
+}
+}  // namespace
 
 StateDict without_mm8_companions(const StateDict& sd) {
   StateDict out;
   for (const auto& [name, t] : sd.items) {
+    if (!q4_base_of(sd, name).empty()) continue;
+    if (is_q4_matrix(sd, name)) {
+      out.items.emplace_back(name, q4_logical(t));
+      continue;
+    }
     bool companion = false;
     for (const char* suf : kMm8Suffixes) {
       const std::string s(suf);
@@ -40,7 +71,24 @@ WeightStore::WeightStore(StateDict sd, std::string source) : source_(std::move(s
     }
   }
   for (auto& [name, t] : sd.items) {
-    if (side.count(name)) continue;
+    if (side.count(name) || !q4_base_of(sd, name).empty()) continue;
+    if (is_q4_matrix(sd, name)) {  // (R, C/2) nibbles, (R, C/32) fp16 scales and offsets
+      const Tensor &d = sd.at(name + kQ4Suffixes[0]);
+      const Tensor* m = sd.find(name + kQ4Suffixes[1]);
+      const int64_t R = t.dim() == 2 ? t.shape[0] : 0, C = t.dim() == 2 ? 2 * t.shape[1] : 0;
+      if (t.dim() != 2 || C % kQ4Block != 0)
+        fail("model", "{}: q4 matrix '{}' has shape {}, expected (rows, cols/2) with cols a multiple of {}", source_, name,
+             shape_str(t.shape), kQ4Block);
+      if (!m) fail("model", "{}: q4 matrix '{}' has no '{}{}'", source_, name, name, kQ4Suffixes[1]);
+      for (const Tensor* c : {&d, m})
+        if (c->dtype != DType::F16 || c->shape != Shape{R, C / kQ4Block})
+          fail("model", "{}: the scales of q4 matrix '{}' are {} {}, expected fp16 {}", source_, name, dtype_name(c->dtype),
+               shape_str(c->shape), shape_str(Shape{R, C / kQ4Block}));
+      q4_[name] = Q4Weight{t.ptr<uint8_t>(), keep(d).ptr<uint16_t>(), keep(*m).ptr<uint16_t>(), R, C};
+      keep(t);
+      sd_.items.emplace_back(name, q4_logical(t));
+      continue;
+    }
     if (t.dtype == DType::U8) {
       if (t.dim() != 2) fail("model", "{}: uint8 tensor '{}' has shape {}, expected an int8 matrix (rows, cols)", source_, name, shape_str(t.shape));
       const int64_t R = t.shape[0], C = t.shape[1];
@@ -89,7 +137,12 @@ WeightMat WeightStore::mat(const std::string& name, int64_t rows, int64_t cols) 
     fail("model", "{}: tensor '{}' has shape {}, expected {}", source_, name, shape_str(t.shape),
          shape_str(Shape{rows, cols}));
   WeightMat m{t.data, t.dtype, rows, cols};
-  if (t.dtype == DType::U8) {
+  if (t.dtype == DType::U8 && q4_.count(name)) {
+    const Q4Weight& q = q4_.at(name);
+    if (q.N != rows || q.K != cols)
+      fail("model", "{}: q4 matrix '{}' is ({}, {}), expected ({}, {})", source_, name, q.N, q.K, rows, cols);
+    m.q4 = &q;
+  } else if (t.dtype == DType::U8) {
     auto it = i8_.find(name);
     if (it == i8_.end() || it->second.N != rows || it->second.K != cols)
       fail("model", "{}: tensor '{}' is uint8 without its int8 scales, expected a float or int8 matrix", source_, name);

@@ -7,6 +7,7 @@
 
 #include "core/dtype.h"
 #include "ops/mm8.h"
+#include "ops/q4.h"
 
 namespace rwkv {
 
@@ -16,7 +17,7 @@ void gemv_forward(float* y, const float* x, const void* W, DType wdt, int64_t N,
 
 // One product of gemv_batch: y (N) (+)= W (N, K) · x (K), W in dtype dt (fp32 / bf16 / fp16);
 // plain: W is stored (K, N) and y = x @ W (for short K, e.g. a LoRA's second factor (D, C)).
-// i8: int8 weights (ops/mm8.h) instead of W / dt.
+// i8: int8 weights (ops/mm8.h), q4: 4-bit weights (ops/q4.h) instead of W / dt.
 struct GemvJob {
   float* y;
   const float* x;
@@ -26,6 +27,7 @@ struct GemvJob {
   bool accumulate = false;
   bool plain = false;
   const Mm8Weight* i8 = nullptr;
+  const Q4Weight* q4 = nullptr;
 };
 // Independent products in one parallel region: their row blocks share one dynamic schedule, so
 // a decode step pays one fork/join for several matrices. No job's y may be another's x.

@@ -240,9 +240,10 @@ struct XSplit {
 #endif
 
 // Outputs [r0, r1) of one job; xs: its split x (bf16 rows with AVX512-BF16), else unused;
-// v8: its prepared x (int8 jobs), else unused.
-void job_rows(const GemvJob& j, const XSplit& xs, const Mm8Vec& v8, int64_t r0, int64_t r1) {
+// v8 / v4: its prepared x (int8 / q4 jobs), else unused.
+void job_rows(const GemvJob& j, const XSplit& xs, const Mm8Vec& v8, const Q4Vec& v4, int64_t r0, int64_t r1) {
   if (j.i8) return mm8_rows(j.y, v8, *j.i8, r0, r1, j.accumulate);
+  if (j.q4) return q4_rows(j.y, v4, *j.q4, r0, r1, j.accumulate);
   if (j.plain) {  // outputs [r0, r1) are columns of W (K, N)
     if (j.dt == DType::F32) return cols_range(j.y, j.x, static_cast<const float*>(j.W), j.dt, j.K, j.N, r0, r1, j.accumulate);
     return cols_range(j.y, j.x, static_cast<const uint16_t*>(j.W), j.dt, j.K, j.N, r0, r1, j.accumulate);
@@ -270,7 +271,7 @@ void widen_rows(float* out, const uint16_t* in, DType dt, int64_t n) {
 
 void gemv_batch(const GemvJob* jobs, int n) {
   for (int i = 0; i < n; i++)
-    if (!jobs[i].i8 && jobs[i].dt != DType::F32 && jobs[i].dt != DType::BF16 && jobs[i].dt != DType::F16)
+    if (!jobs[i].i8 && !jobs[i].q4 && jobs[i].dt != DType::F32 && jobs[i].dt != DType::BF16 && jobs[i].dt != DType::F16)
       fail("ops", "gemv: weight dtype {} is not supported (fp32, bf16, fp16)", dtype_name(jobs[i].dt));
   const int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
   // The caller's buffers (thread_local: workers reach them through the pointers below).
@@ -290,6 +291,20 @@ void gemv_batch(const GemvJob* jobs, int n) {
       off += int(jobs[i].K);
     }
   const Mm8Vec* v8 = v8_buf.data();
+  // q4 jobs: x quantized per block of 32, once per job (ops/q4.h)
+  thread_local std::vector<Q4Vec> v4_buf;
+  thread_local std::vector<uint8_t> xq4;
+  v4_buf.assign(size_t(n), Q4Vec{});
+  size_t n4 = 0;
+  auto q4_per = [](int64_t K) { return (q4_prep_bytes(K) + 63) / 64 * 64; };
+  for (int i = 0; i < n; i++) n4 += jobs[i].q4 ? q4_per(jobs[i].K) : 0;
+  xq4.resize(n4);
+  for (size_t i = 0, off = 0; i < size_t(n); i++)
+    if (jobs[i].q4) {
+      q4_prepare(v4_buf[i], xq4.data() + off, jobs[i].x, jobs[i].K);
+      off += q4_per(jobs[i].K);
+    }
+  const Q4Vec* v4 = v4_buf.data();
   first_buf.assign(size_t(n) + 1, 0);
   blk_buf.assign(size_t(n), 64);
 #if defined(__AVX512BF16__)
@@ -318,7 +333,7 @@ void gemv_batch(const GemvJob* jobs, int n) {
   const XSplit* xs = xs_buf.data();
   const int64_t *first = first_buf.data(), *blk = blk_buf.data();
   if (work < (1 << 15) || nt == 1) {
-    for (int i = 0; i < n; i++) job_rows(jobs[i], xs[i], v8[i], 0, jobs[i].N);
+    for (int i = 0; i < n; i++) job_rows(jobs[i], xs[i], v8[i], v4[i], 0, jobs[i].N);
     return;
   }
   const int64_t total = first[n];
@@ -326,7 +341,7 @@ void gemv_batch(const GemvJob* jobs, int n) {
   for (int64_t b = 0; b < total; b++) {
     const int i = int(std::upper_bound(first, first + n + 1, b) - first) - 1;
     const int64_t r0 = (b - first[i]) * blk[i];
-    job_rows(jobs[i], xs[i], v8[i], r0, std::min(jobs[i].N, r0 + blk[i]));
+    job_rows(jobs[i], xs[i], v8[i], v4[i], r0, std::min(jobs[i].N, r0 + blk[i]));
   }
 }
 

@@ -20,7 +20,10 @@ constexpr int64_t kRowsMax = 64;  // rows of x up to which the factored kernel i
 
 // s[r] = q_r . xr for R (1..4) rows q_r (K bytes each). One accumulator per row, k in order, the
 // same steps for a row whichever R it is computed with, so a row's sum never depends on its
-// neighbours. R is a template argument so that the accumulators live in registers.
+// neighbours. R is a template argument so that the accumulators live in registers. Every 64
+// bytes, the same columns of the next 4-row group (q[r] + 4K) are prefetched non-temporally, as the
+// bf16 GEMV does (ops/cpu/gemv.cpp): prefetching only each next row's first line left the other
+// lines of 4 interleaved row streams waiting on DRAM.
 template <int R>
 inline void dot_rows(float* s, const uint8_t* const* q, const float* xr, int64_t K) {
   int64_t k0 = 0;
@@ -29,6 +32,8 @@ inline void dot_rows(float* s, const uint8_t* const* q, const float* xr, int64_t
   for (int r = 0; r < R; r++) a[r] = _mm512_setzero_ps();
   const int64_t K16 = K / 16 * 16;
   for (int64_t k = 0; k < K16; k += 16) {
+    if ((k & 63) == 0)
+      for (int r = 0; r < R; r++) _mm_prefetch(reinterpret_cast<const char*>(q[r] + 4 * K + k), _MM_HINT_NTA);
     const __m512 xv = _mm512_loadu_ps(xr + k);
 #pragma GCC unroll 4
     for (int r = 0; r < R; r++) {
@@ -43,6 +48,8 @@ inline void dot_rows(float* s, const uint8_t* const* q, const float* xr, int64_t
   for (int r = 0; r < R; r++) a[r] = _mm256_setzero_ps();
   const int64_t K8 = K / 8 * 8;
   for (int64_t k = 0; k < K8; k += 8) {
+    if ((k & 63) == 0)
+      for (int r = 0; r < R; r++) _mm_prefetch(reinterpret_cast<const char*>(q[r] + 4 * K + k), _MM_HINT_NTA);
     const __m256 xv = _mm256_loadu_ps(xr + k);
 #pragma GCC unroll 4
     for (int r = 0; r < R; r++) {
@@ -79,10 +86,6 @@ void rows_kernel(float* y, const Mm8Vec& v, const Mm8Weight& w, int64_t r0, int6
   for (int64_t o = r0; o < r1; o += 4) {
     const int n = int(std::min<int64_t>(4, r1 - o));
     const uint8_t* q[4] = {w.q + o * K, w.q + (o + 1) * K, w.q + (o + 2) * K, w.q + (o + 3) * K};
-    if (n == 4) {  // the next group's rows, ahead of their use (weights are read once per token)
-      const char* p = reinterpret_cast<const char*>(w.q + (o + 4) * K);
-      for (int r = 0; r < 4; r++) _mm_prefetch(p + r * K, _MM_HINT_NTA);
-    }
     float s[4];
     dot4(s, q, n, v.xr, K);
     for (int r = 0; r < n; r++) {

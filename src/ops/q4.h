@@ -1,0 +1,51 @@
+// q4.h — 4-bit weights with an fp16 scale and an fp16 offset per block of 32 inputs ("q4", our
+// format; llama.cpp's Q4_1 has the same numbers), and the products that read them.
+// A matrix W (N out, K in) (torch.nn.Linear layout, K a multiple of 32) is kept as
+//   q (N, K/2) uint8: block b of row o is bytes [16b, 16b + 16) of the row; byte j holds input
+//                     32b + j in its low nibble and input 32b + 16 + j in its high nibble
+//   d, m (N, K/32) fp16: the block's scale and offset (its minimum)
+// and stands for W'[o, k] = d[o, k/32] * q[o, k] + m[o, k/32] (q in 0..15), each in fp32.
+// Products (decode, batched decode: any M in row-invariant mode, else up to 64 rows) quantize
+// each row of x per block of 32 to int8 (scale dx = max|x| / 127) and compute
+//   y[o] = sum_b d[o,b] * dx_b * (q_b . xq_b) + sum_b m[o,b] * (sum of x over block b)
+// with exact integer block dots (AVX-512 VNNI / AVX2 / scalar); more rows (prefill) widen panels
+// of W' exactly and multiply them with sgemm (x not quantized).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace rwkv {
+
+inline constexpr int64_t kQ4Block = 32;  // inputs per scale/offset
+
+// A 4-bit matrix as the products read it (pointers owned elsewhere).
+struct Q4Weight {
+  const uint8_t* q = nullptr;   // (N, K/2)
+  const uint16_t* d = nullptr;  // (N, K/32) fp16
+  const uint16_t* m = nullptr;  // (N, K/32) fp16
+  int64_t N = 0, K = 0;
+};
+
+// W (N, K) fp32 -> q (N, K/2), d, m (N, K/32). Per block: m = min rounded to fp16, d = (max - min) / 15
+// rounded to fp16, q = clamp(round((w - m) / d), 0, 15) (0 where d is 0). Throws "[ops] q4: ..." for K
+// not a multiple of 32 or a weight that is not finite or beyond fp16's range.
+void q4_quantize(uint8_t* q, uint16_t* d, uint16_t* m, const float* W, int64_t N, int64_t K);
+
+// Rows [r0, r1) of W' (each (K) floats).
+void q4_dequant_rows(float* out, const Q4Weight& w, int64_t r0, int64_t r1);
+
+// out (M, N) (+)= inp (M, K) @ W'^T (see the header comment for which kernel serves which M).
+void q4_forward(float* out, const float* inp, const Q4Weight& w, int64_t M, bool accumulate = false);
+
+// For gemv_batch (ops/gemv.h): one row of x prepared once per product, then any range of outputs.
+// buf: q4_prep_bytes(K) bytes (4-byte aligned), alive while the rows are computed.
+struct Q4Vec {
+  const int8_t* xq = nullptr;  // (K) x / dx rounded, in the kernels' order (q4.cpp)
+  const float* dx = nullptr;   // (K/32) per block
+  const float* sx = nullptr;   // (K/32) sum of x per block
+};
+size_t q4_prep_bytes(int64_t K);
+void q4_prepare(Q4Vec& v, void* buf, const float* x, int64_t K);
+void q4_rows(float* y, const Q4Vec& v, const Q4Weight& w, int64_t r0, int64_t r1, bool accumulate);
+
+}  // namespace rwkv
