@@ -125,6 +125,32 @@ TEST(Generate, StopStringCutsTheTextAndTokenStopEndsBeforeEmitting) {
   }
 }
 
+// A vocabulary without id 0 (the World one): token 0 is end-of-text and ends the generation;
+// with a tokenizer that has text for 0 it is an ordinary token.
+TEST(Generate, TokenZeroEndsTheTextWhenTheVocabularyHasNoId0) {
+  struct NoZeroTok : ByteTok {
+    std::string decode(const int32_t* ids, size_t n) const override {
+      for (size_t i = 0; i < n; i++)
+        if (ids[i] == 0) fail("tokenizer", "token id 0 is not in the vocabulary");
+      return ByteTok::decode(ids, n);
+    }
+  } world_like;
+  ByteTok bytes;
+  FakeRunner r;  // successor (last + 1) % 128: after '~' (126) come 127, then 0
+  for (const Tokenizer* tok : {static_cast<const Tokenizer*>(&world_like), static_cast<const Tokenizer*>(&bytes)}) {
+    Session s(r);
+    Rng rng(1);
+    auto res = generate(s, *tok, tok->encode("~"), greedy(5), rng);
+    if (tok == &world_like) {
+      EXPECT_EQ(res.reason, StopReason::TokenStop);
+      EXPECT_EQ(res.tokens, (std::vector<int32_t>{127}));
+    } else {
+      EXPECT_EQ(res.reason, StopReason::Length);
+      EXPECT_EQ(res.tokens, (std::vector<int32_t>{127, 0, 1, 2, 3}));
+    }
+  }
+}
+
 TEST(Generate, BansAndUndecodableIdsAreNeverSampled) {
   FakeRunner r;
   r.peak = 0;  // flat distribution over 300 ids

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/error.h"
 #include "ops/logprob.h"
 
 namespace rwkv {
@@ -12,6 +13,12 @@ Decoder::Decoder(const GenerateConfig& cfg, const Tokenizer& tok, int V, Rng& rn
     : cfg_(cfg), tok_(tok), V_(V), tok_v_(std::min(V, int(tok.vocab_size()))), rng_(rng), stop_(cfg.stop),
       lg_(size_t(V)) {
   cfg_.args.validate(V);
+  const int32_t zero = 0;
+  try {
+    (void)tok.decode(&zero, 1);
+  } catch (const Error&) {
+    zero_ends_text_ = true;
+  }
 }
 
 int32_t Decoder::sample(const float* logits, double* logprob) {
@@ -28,7 +35,7 @@ int32_t Decoder::sample(const float* logits, double* logprob) {
 
 bool Decoder::is_stop_token(int32_t token) const {
   const auto& s = cfg_.args.token_stop;
-  return std::find(s.begin(), s.end(), token) != s.end();
+  return (token == 0 && zero_ends_text_) || std::find(s.begin(), s.end(), token) != s.end();
 }
 
 std::string Decoder::accept(int32_t token) {

@@ -24,6 +24,9 @@ class Decoder {
   // tokenizer cannot decode are never picked. `logprob` (optional) gets its log-probability
   // under the plain softmax of `logits`.
   int32_t sample(const float* logits, double* logprob = nullptr);
+  // A token_stop token, or token 0 when the tokenizer has no text for it (the World vocabulary:
+  // 0 is the end-of-text token make-data puts after every document, so sampling it ends the text
+  // — as RWKV's own chat and API scripts stop on it).
   bool is_stop_token(int32_t token) const;
   // A sampled token that is emitted: counts it, returns the text that became safe to show.
   std::string accept(int32_t token);
@@ -36,6 +39,7 @@ class Decoder {
   GenerateConfig cfg_;
   const Tokenizer& tok_;
   int V_, tok_v_;
+  bool zero_ends_text_ = false;
   Rng& rng_;
   Occurrence occ_;
   Utf8Stream utf8_;
