@@ -53,6 +53,8 @@ void expect_refused(const CliRun& r, const std::string& module, const std::strin
     fs::copy_file(file, fs::path(dir) / (std::to_string(saved++) + "_" + fs::path(file).filename().string()),
                   fs::copy_options::overwrite_existing);
   EXPECT_LE(r.peak_rss_mib, baseline_rss_mib() + 2 * file_mib + kSlackMiB) << r.err;
+  std::printf("[ hostile ] exit %d, signal %d, %.2f s, peak %.1f MiB (baseline %.1f, file %.1f KiB): %s", r.status,
+              r.signal, r.seconds, r.peak_rss_mib, baseline_rss_mib(), file_mib * 1024, r.err.c_str());
   if (!no_output.empty()) {
     EXPECT_FALSE(fs::exists(no_output)) << no_output;
     for (auto& e : fs::directory_iterator(fs::path(no_output).parent_path()))

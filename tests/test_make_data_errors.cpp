@@ -104,7 +104,7 @@ TEST(MakeDataErrors, BadArguments) {
   EXPECT_NE(r.status, 0);
   EXPECT_FALSE(std::filesystem::exists(t / "o.bin"));
   // A vocabulary with ids past uint16 cannot go into binidx.
-  std::ofstream(t / "big.txt") << "1 'h' 1\n70000 'ello' 4\n";
+  std::ofstream(t / "big.txt") << "1 'h' 1\n65537 'ello' 4\n";
   r = run_cli("make-data " + (t / "in.jsonl") + " 1 1 --tokenizer " + (t / "big.txt") + " --out " + (t / "o"));
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("binidx stores uint16 tokens"), std::string::npos) << r.err;

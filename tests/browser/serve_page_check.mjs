@@ -34,12 +34,20 @@ try {
   await page.fill('#max_tokens', '2000');
   await page.fill('#input', 'Tell me a long story about the sea.');
   await page.press('#input', 'Enter');
+  // busy from the moment the request is sent (not raced against the first tokens' arrival)
+  await page.waitForFunction(() => !document.getElementById('stop').disabled && document.getElementById('send').disabled,
+                             null, { timeout: 5000 });
+  check(true, 'streaming: stop enabled, send disabled');
   await page.waitForFunction(() => {
     const a = document.querySelectorAll('.msg.assistant');
     return a.length === 1 && a[0].textContent.length > 20;
   }, null, { timeout: 30000 });
   const before = (await page.textContent('.msg.assistant')).length;
-  check(await page.isEnabled('#stop') && await page.isDisabled('#send'), 'streaming: stop enabled, send disabled');
+  if (await page.getAttribute('.msg.assistant', 'data-done')) {  // say why, so a failure can be read
+    const errs = await page.$$eval('.msg.error', (e) => e.map((x) => x.textContent));
+    check(false, 'the long reply ended by itself: ' + JSON.stringify(await page.textContent('.msg.assistant')) +
+          ' errors ' + JSON.stringify(errs) + ' tokens ' + await page.textContent('#ntok'));
+  }
   await page.waitForFunction((n) => document.querySelector('.msg.assistant').textContent.length > n, before, { timeout: 30000 });
   check(true, 'the reply grows while it streams');
   await page.click('#stop');
