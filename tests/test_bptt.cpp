@@ -170,6 +170,46 @@ TEST(Rwkv7Bptt, MemoryGrowsOnlyByTheStoredStates) {
   EXPECT_LE(double(peak[1] - peak[0]), 1.1 * extra);
 }
 
+// Documents of different lengths in one batch: the loss is the mean over the real tokens, and
+// the gradients are those of each document alone weighted by its share of the tokens. The
+// padding is invalid ids, so reading it would throw.
+TEST(Rwkv7Bptt, ShorterDocumentsAreMasked) {
+  Rwkv7Params p = fixture_params();
+  const int B = 2, T = 90, ctx = 24;
+  const std::vector<int32_t> lengths = {90, 50};
+  auto tok = random_tokens(B, T, p.cfg.vocab_size, 95);
+  for (int t = lengths[1] + 1; t <= T; t++) tok[size_t(T + 1) + t] = -7;
+  const double real = lengths[0] + lengths[1];
+  Rwkv7Params ref, whole, seg;
+  Rwkv7TrainScratch s;
+  double ref_loss = 0;
+  for (int b = 0; b < B; b++) {  // each document alone, its part of the mean
+    Rwkv7TrainState st;
+    st.denom = real;
+    st.accumulate = b > 0;
+    ref_loss += rwkv7_forward_backward(p, tok.data() + size_t(b) * (T + 1), 1, lengths[b], ref, s,
+                                       false, 1e-4f, &st);
+  }
+  Rwkv7TrainState st;  // one padded pass: denominator from the lengths
+  st.lengths = lengths.data();
+  Rwkv7TrainScratch s2;
+  const float whole_loss = rwkv7_forward_backward(p, tok.data(), B, T, whole, s2, false, 1e-4f, &st);
+  EXPECT_NEAR(whole_loss, ref_loss, 1e-6 * ref_loss);
+  expect_grads_match(whole, ref, test::tol::bptt_vs_whole, "padded batch vs documents alone");
+  BpttScratch bs;
+  BpttOptions o;
+  o.ctx_len = ctx;
+  BpttResult r = rwkv7_bptt_forward_backward(p, tok.data(), B, T, seg, bs, o, lengths.data());
+  EXPECT_EQ(r.tokens, 140);
+  EXPECT_EQ(r.segments, 4);
+  EXPECT_NEAR(r.loss, ref_loss, 1e-6 * ref_loss);
+  expect_grads_match(seg, ref, test::tol::bptt_vs_whole, "masked BPTT vs documents alone");
+  // A document without a target is refused.
+  const std::vector<int32_t> bad = {90, 0};
+  std::string e = test::error_of([&] { rwkv7_bptt_forward_backward(p, tok.data(), B, T, seg, bs, o, bad.data()); });
+  EXPECT_NE(e.find("[train] document 1 has 0 targets"), std::string::npos) << e;
+}
+
 TEST(Rwkv7Bptt, BadCtxLenIsAClearError) {
   Rwkv7Params p = fixture_params();
   auto tok = random_tokens(1, 8, p.cfg.vocab_size, 90);

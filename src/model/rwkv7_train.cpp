@@ -132,8 +132,13 @@ int64_t rwkv7_state_floats(const ModelConfig& c) {
 
 namespace {
 
-double loss_denom(const Rwkv7TrainState* st, int64_t M) {
-  return st && st->denom > 0 ? st->denom : double(M);
+// The loss's denominator: st->denom, else the rows that count (at least 1).
+double loss_denom(const Rwkv7TrainState* st, int B, int T) {
+  if (st && st->denom > 0) return st->denom;
+  if (!st || !st->lengths) return double(B) * T;
+  double n = 0;
+  for (int b = 0; b < B; b++) n += st->lengths[b];
+  return n > 0 ? n : 1.0;
 }
 
 // The block works on planar states: for layer l, at l * B * Ls (Ls = 2C + H*N*N): att_x (B,C),
@@ -175,15 +180,21 @@ float forward(const Rwkv7Params& p, const int32_t* tokens, int B, int T, Rwkv7Tr
   const Rwkv7Dims d = Rwkv7Dims::make(c, B, T);
   const int64_t M = d.M;
   const int C = c.n_embd, V = c.vocab_size, L = c.n_layer;
-  for (int b = 0; b < B; b++)
-    for (int t = 0; t <= T; t++) {
-      int32_t id = tokens[int64_t(b) * (T + 1) + t];
-      if (id < 0 || id >= V)
-        fail("train", "token id {} (sequence {}, position {}) is outside the vocabulary (size {})",
-             id, b, t, V);
-      if (t < T) A.inputs[int64_t(b) * T + t] = id;
-      if (t > 0) A.targets[int64_t(b) * T + t - 1] = id;
+  auto checked = [&](int b, int t) {
+    int32_t id = tokens[int64_t(b) * (T + 1) + t];
+    if (id < 0 || id >= V)
+      fail("train", "token id {} (sequence {}, position {}) is outside the vocabulary (size {})",
+           id, b, t, V);
+    return id;
+  };
+  for (int b = 0; b < B; b++) {
+    const int len = st && st->lengths ? st->lengths[b] : T;
+    RWKV_CHECK(len >= 0 && len <= T, "sequence {} length {} of {}", b, len, T);
+    for (int t = 0; t < T; t++) {
+      A.inputs[int64_t(b) * T + t] = t < len ? checked(b, t) : 0;
+      A.targets[int64_t(b) * T + t] = t < len ? checked(b, t + 1) : -1;
     }
+  }
   embedding_forward(A.emb_out, A.inputs.data(), p.emb, M, C);
   layernorm_forward(A.xs[0], A.ln0_mean, A.ln0_rstd, A.emb_out, p.layers[0].ln0_w,
                     p.layers[0].ln0_b, M, C, kLnEps);
@@ -208,7 +219,7 @@ float forward(const Rwkv7Params& p, const int32_t* tokens, int B, int T, Rwkv7Tr
   matmul_linear_forward(A.logits, A.lnout, p.head, M, C, V);
   double total = l2wrap_ce_forward(row_losses ? row_losses : A.losses, A.logits, A.targets.data(),
                                    M, V);
-  return float(total / loss_denom(st, M));
+  return float(total / loss_denom(st, B, T));
 }
 
 }  // namespace
@@ -253,7 +264,7 @@ float rwkv7_forward_backward(const Rwkv7Params& p, const int32_t* tokens, int B,
   }
 
   // Head and loss: dlogits overwrites the logits.
-  const double denom = loss_denom(st, M);
+  const double denom = loss_denom(st, B, T);
   l2wrap_ce_backward(A.logits, A.logits, A.targets.data(), M, V, float(1.0 / denom),
                      float(double(l2wrap) / denom));
   std::memset(A.dtmp, 0, sizeof(float) * MC);

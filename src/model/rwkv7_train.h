@@ -42,10 +42,16 @@ struct Rwkv7TrainState {
   const float* d_out = nullptr;  // (B,S) d(loss)/d(end state) (backward only); null: zero
   float* d_in = nullptr;         // (B,S) d(loss)/d(start state), overwritten (backward only)
   // Number of targets the loss is the mean over: the CE gradient is scaled by 1/denom and
-  // L2Wrap by l2wrap/denom, and the functions return sum(CE)/denom. 0: B*T (this pass alone).
-  // A document cut into segments passes its whole token count to every segment.
+  // L2Wrap by l2wrap/denom, and the functions return sum(CE)/denom. 0: the rows that count in
+  // this pass (B*T without lengths). A document cut into segments passes its whole token count
+  // to every segment.
   double denom = 0;
   bool accumulate = false;       // backward: grads += this pass's gradients (no zeroing)
+  // (B) rows that count per sequence: row t of sequence b is padding when t >= lengths[b] (its
+  // input is taken as token 0, its target ignored: no loss, no gradient, no L2Wrap). Padding
+  // follows the real rows, so it changes nothing before it (but it does run into the end
+  // state). Null: every row counts.
+  const int32_t* lengths = nullptr;
 };
 
 // tokens: (B, T+1) — inputs tokens[:, :-1], targets tokens[:, 1:]; every id < vocab_size.

@@ -30,9 +30,19 @@ void copy_segment(std::vector<int32_t>& seg, const int32_t* tokens, int B, int T
 }  // namespace
 
 BpttResult rwkv7_bptt_forward_backward(const Rwkv7Params& p, const int32_t* tokens, int B, int T,
-                                       Rwkv7Params& g, BpttScratch& s, const BpttOptions& o) {
+                                       Rwkv7Params& g, BpttScratch& s, const BpttOptions& o,
+                                       const int32_t* lengths) {
   if (o.ctx_len <= 0) fail("train", "ctx_len must be positive for BPTT (got {})", o.ctx_len);
   if (B <= 0 || T <= 0) fail("train", "BPTT needs at least one token per document (B {}, T {})", B, T);
+  int64_t real = int64_t(B) * T;
+  if (lengths) {
+    real = 0;
+    for (int b = 0; b < B; b++) {
+      if (lengths[b] < 1 || lengths[b] > T)
+        fail("train", "document {} has {} targets; it must have 1 to {}", b, lengths[b], T);
+      real += lengths[b];
+    }
+  }
   const int nseg = (T + o.ctx_len - 1) / o.ctx_len;
   const int64_t S = rwkv7_state_floats(p.cfg);
   const size_t BS = size_t(B) * size_t(S);
@@ -40,9 +50,19 @@ BpttResult rwkv7_bptt_forward_backward(const Rwkv7Params& p, const int32_t* toke
 
   BpttResult r;
   r.segments = nseg;
-  r.tokens = int64_t(B) * T;
+  r.tokens = real;
   Rwkv7TrainState st;
-  st.denom = double(r.tokens);  // every segment's loss and gradient as parts of the whole mean
+  st.denom = double(real);  // every segment's loss and gradient as parts of the whole mean
+  // Each segment's real rows per document (padding after a document's end).
+  std::vector<int32_t> seg_lengths(static_cast<size_t>(B));
+  auto set_segment = [&](int k) {
+    const int t0 = k * o.ctx_len, len = seg_len(k);
+    copy_segment(s.seg_tokens, tokens, B, T, t0, len);
+    if (!lengths) return len;
+    for (int b = 0; b < B; b++) seg_lengths[b] = std::clamp(lengths[b] - t0, 0, len);
+    st.lengths = seg_lengths.data();
+    return len;
+  };
 
   // Start state of every segment; segment 0 starts from zeros.
   s.states.assign(size_t(nseg) * BS, 0.f);
@@ -50,8 +70,7 @@ BpttResult rwkv7_bptt_forward_backward(const Rwkv7Params& p, const int32_t* toke
 
   if (o.truncated) {  // in order: each segment's forward+backward, state carried as a constant
     for (int k = 0; k < nseg; k++) {
-      const int len = seg_len(k);
-      copy_segment(s.seg_tokens, tokens, B, T, k * o.ctx_len, len);
+      const int len = set_segment(k);
       st.in = state(k);
       st.out = k + 1 < nseg ? state(k + 1) : nullptr;
       st.accumulate = k > 0;
@@ -63,8 +82,7 @@ BpttResult rwkv7_bptt_forward_backward(const Rwkv7Params& p, const int32_t* toke
 
   // Forward sweep: only the start states are kept.
   for (int k = 0; k + 1 < nseg; k++) {
-    const int len = seg_len(k);
-    copy_segment(s.seg_tokens, tokens, B, T, k * o.ctx_len, len);
+    const int len = set_segment(k);
     st.in = state(k);
     st.out = state(k + 1);
     rwkv7_forward_loss(p, s.seg_tokens.data(), B, len, s.eval, nullptr, &st);
@@ -75,8 +93,7 @@ BpttResult rwkv7_bptt_forward_backward(const Rwkv7Params& p, const int32_t* toke
   s.dstate[1].assign(BS, 0.f);
   st.out = nullptr;
   for (int k = nseg - 1; k >= 0; k--) {
-    const int len = seg_len(k);
-    copy_segment(s.seg_tokens, tokens, B, T, k * o.ctx_len, len);
+    const int len = set_segment(k);
     float* d_end = s.dstate[k % 2].data();
     float* d_start = s.dstate[(k + 1) % 2].data();
     st.in = state(k);

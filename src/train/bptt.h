@@ -37,16 +37,19 @@ struct BpttScratch {
 };
 
 struct BpttResult {
-  double loss = 0;   // mean CE over the B*T targets (as one pass over the whole documents)
+  double loss = 0;   // mean CE over the real targets (as one pass over the whole documents)
   int segments = 0;
-  int64_t tokens = 0;  // B*T
+  int64_t tokens = 0;  // real targets: sum of lengths (B*T without lengths)
 };
 
-// tokens: (B, T+1), inputs tokens[:, :-1], targets tokens[:, 1:]. grads: overwritten with
-// d(loss)/d(param) (incl. L2Wrap with factor l2wrap/(B*T)). Full BPTT gives the gradients of one
-// forward/backward over the whole (B, T) up to fp32 rounding; truncated mode the sum of the
-// segments' gradients with the carried state taken as a constant.
+// tokens: (B, T+1), inputs tokens[:, :-1], targets tokens[:, 1:]. lengths: (B) targets of each
+// document (1..T; the rows after are padding: no loss, no gradient) or null (all T).
+// grads: overwritten with d(loss)/d(param) of the mean over the real targets, incl. L2Wrap with
+// factor l2wrap/(real targets). Full BPTT gives the gradients of one forward/backward over the
+// whole (B, T) up to fp32 rounding; truncated mode the sum of the segments' gradients with the
+// carried state taken as a constant.
 BpttResult rwkv7_bptt_forward_backward(const Rwkv7Params& p, const int32_t* tokens, int B, int T,
-                                       Rwkv7Params& grads, BpttScratch& s, const BpttOptions& o);
+                                       Rwkv7Params& grads, BpttScratch& s, const BpttOptions& o,
+                                       const int32_t* lengths = nullptr);
 
 }  // namespace rwkv
