@@ -218,6 +218,22 @@ TEST(OpsGrad, CrossEntropyAndL2Wrap) {
   EXPECT_NEAR(rows[0], std::log(lse) - logits[0], 1e-5);
   for (float r : rows) sum += r;
   EXPECT_NEAR(total, sum, 1e-5);
+  // A negative target is a padding row: loss 0, gradient 0 (no L2Wrap); the others unchanged.
+  std::vector<int32_t> pad = {0, -1, 3, -1};
+  Vec prow(M), d3(M * V, 5.f);
+  const double ptotal = l2wrap_ce_forward(prow.data(), logits.data(), pad.data(), M, V);
+  EXPECT_EQ(prow[1], 0.f);
+  EXPECT_EQ(prow[3], 0.f);
+  EXPECT_EQ(prow[0], rows[0]);
+  EXPECT_EQ(prow[2], rows[2]);
+  EXPECT_NEAR(ptotal, double(rows[0]) + rows[2], 1e-5);
+  l2wrap_ce_backward(d3.data(), logits.data(), pad.data(), M, V, scale, factor);
+  for (int i = 0; i < V; i++) {
+    EXPECT_EQ(d3[1 * V + i], 0.f);
+    EXPECT_EQ(d3[3 * V + i], 0.f);
+    EXPECT_EQ(d3[0 * V + i], d2[0 * V + i]);
+    EXPECT_EQ(d3[2 * V + i], d2[2 * V + i]);
+  }
 }
 
 TEST(OpsGrad, TmixKk) {

@@ -81,6 +81,9 @@ static int run(int argc, char** argv) {
   app.add_option("--enable_progress_bar", a.enable_progress_bar, "accepted and ignored");
   app.add_option("--threads", a.threads, "CPU threads (0: all cores) — not in train.py")->capture_default_str();
   app.add_option("--plot", a.plot, "1: keep <proj_dir>/curves.svg current (epoch_save and exit); 0: off — not in train.py")->capture_default_str();
+  app.add_option("--train_type", a.train_type, "infctx: whole documents by BPTT over ctx_len segments — not in train.py");
+  app.add_option("--ctx_len_cutoff", a.ctx_len_cutoff, "infctx: cut documents longer than this into separate samples (0: never)")->capture_default_str();
+  app.add_option("--bptt_truncated_learning", a.bptt_truncated_learning, "infctx: 1 detaches the state between segments")->capture_default_str();
   int code = 0;
   if (!rwkv::cli::parse(app, argc, argv, &code)) return code;
 

@@ -4,6 +4,7 @@
 
 #include <cstring>
 
+#include "core/error.h"
 #include "model/model.h"
 #include "ops/activation.h"
 #include "ops/gemv.h"
@@ -67,11 +68,12 @@ void decode_projections(const Rwkv7LayerParams& w, const Rwkv7LayerActs& a, cons
   gemv_batch(second, layer == 0 ? 3 : 4);
 }
 
-// xx = token shift of x: d.B x d.T from zero states (no seqs), else per sequence from its
-// state part `prev` (the shift reads the state; the caller updates it after the block).
+// xx = token shift of x: d.B x d.T from the training start state prev0 (B,C) or zeros (no
+// seqs), else per sequence from its state part `prev` (the shift reads the state; the caller
+// updates it after the block).
 void shift(float* xx, const float* x, std::span<const Rwkv7SeqState> seqs, float* Rwkv7SeqState::*prev, int B,
-           int T, int C) {
-  if (seqs.empty()) return token_shift_forward(xx, x, nullptr, B, T, C);
+           int T, int C, const float* prev0) {
+  if (seqs.empty()) return token_shift_forward(xx, x, prev0, B, T, C);
   for (const Rwkv7SeqState& q : seqs)
     token_shift_forward(xx + q.row0 * C, x + q.row0 * C, q.*prev, 1, int(q.n), C);
 }
@@ -128,14 +130,18 @@ size_t rwkv7_layer_acts_layout(Rwkv7LayerActs& a, const Rwkv7Dims& d, float* bas
 
 void rwkv7_layer_forward(const Rwkv7LayerParams& w, const Rwkv7LayerActs& a, const Rwkv7Dims& d,
                          int layer, const float* x_in, float* x_out, float* v_first,
-                         std::span<const Rwkv7SeqState> seqs, const Rwkv7LayerMats* mats) {
+                         std::span<const Rwkv7SeqState> seqs, const Rwkv7LayerMats* mats,
+                         const Rwkv7LayerTrainState* ts) {
+  RWKV_CHECK(!ts || seqs.empty(), "training state with an inference batch");
+  const Rwkv7LayerTrainState no_state{};
+  const Rwkv7LayerTrainState& st = ts ? *ts : no_state;
   const Rwkv7LayerMats none{};
   const Rwkv7LayerMats& mm = mats ? *mats : none;
   const int B = d.B, T = d.T, C = d.C, H = d.H, N = d.N, F = d.F;
   const int64_t M = d.M, MC = M * C;
   // ---- time mix ----
   layernorm_forward(a.ln1, a.ln1_mean, a.ln1_rstd, x_in, w.ln1_w, w.ln1_b, M, C, kLnEps);
-  shift(a.xx, a.ln1, seqs, &Rwkv7SeqState::att_x, B, T, C);
+  shift(a.xx, a.ln1, seqs, &Rwkv7SeqState::att_x, B, T, C, st.att_x0);
   mix_forward(a.xr, a.ln1, a.xx, w.x_r, M, C);
   mix_forward(a.xw, a.ln1, a.xx, w.x_w, M, C);
   mix_forward(a.xk, a.ln1, a.xx, w.x_k, M, C);
@@ -165,7 +171,7 @@ void rwkv7_layer_forward(const Rwkv7LayerParams& w, const Rwkv7LayerActs& a, con
   act_forward(a.a, a.a, MC, Act::Sigmoid);
   tmix_kk_forward(a.k2, a.na, a.kka, a.kk, a.kk_nrm, a.k, w.k_k, a.a, w.k_a, M, H, N);
   if (seqs.empty()) {
-    wkv7_forward(a.y, nullptr, a.ckpt, a.r, a.decay, a.k2, a.v, a.na, a.kka, nullptr, B, T, H, N);
+    wkv7_forward(a.y, st.wkv1, a.ckpt, a.r, a.decay, a.k2, a.v, a.na, a.kka, st.wkv0, B, T, H, N);
   } else {  // per sequence on its state
     const int64_t HN = int64_t(H) * N;
     auto one = [&](const Rwkv7SeqState& q) {
@@ -181,13 +187,18 @@ void rwkv7_layer_forward(const Rwkv7LayerParams& w, const Rwkv7LayerActs& a, con
   linear(a.x_mid, a.zg, w.output, mm.output, M, C, C, /*accumulate=*/true);
   // ---- channel mix ----
   layernorm_forward(a.ln2, a.ln2_mean, a.ln2_rstd, a.x_mid, w.ln2_w, w.ln2_b, M, C, kLnEps);
-  shift(a.fxx, a.ln2, seqs, &Rwkv7SeqState::ffn_x, B, T, C);
+  shift(a.fxx, a.ln2, seqs, &Rwkv7SeqState::ffn_x, B, T, C, st.ffn_x0);
   mix_forward(a.fxk, a.ln2, a.fxx, w.ffn_x_k, M, C);
   linear(a.fpre, a.fxk, w.ffn_key, mm.ffn_key, M, C, F);
   act_forward(a.fh, a.fpre, M * F, Act::Relu2);
   if (x_out != a.x_mid) std::memcpy(x_out, a.x_mid, sizeof(float) * MC);
   linear(x_out, a.fh, w.ffn_value, mm.ffn_value, M, F, C, /*accumulate=*/true);
   // ---- state: the last ln1 / ln2 rows of each sequence ----
+  for (int b = 0; b < (seqs.empty() ? B : 0); b++) {
+    const int64_t last = (int64_t(b) * T + T - 1) * C;
+    if (st.att_x1) std::memcpy(st.att_x1 + int64_t(b) * C, a.ln1 + last, sizeof(float) * C);
+    if (st.ffn_x1) std::memcpy(st.ffn_x1 + int64_t(b) * C, a.ln2 + last, sizeof(float) * C);
+  }
   for (const Rwkv7SeqState& q : seqs) {
     const int64_t last = (q.row0 + q.n - 1) * C;
     std::memcpy(q.att_x, a.ln1 + last, sizeof(float) * C);
@@ -198,22 +209,33 @@ void rwkv7_layer_forward(const Rwkv7LayerParams& w, const Rwkv7LayerActs& a, con
 void rwkv7_layer_backward(const Rwkv7LayerParams& w, const Rwkv7LayerParams& gw,
                           const Rwkv7LayerActs& a, const Rwkv7LayerActs& ga, const Rwkv7Dims& d,
                           int layer, const float* x_in, float* dres, const float* v_first,
-                          float* dv_first) {
+                          float* dv_first, const Rwkv7LayerStateGrad* sg) {
   const int B = d.B, T = d.T, C = d.C, H = d.H, N = d.N, F = d.F;
   const int64_t M = d.M, MC = M * C;
+  const Rwkv7LayerStateGrad no_grad{};
+  const Rwkv7LayerStateGrad& sgr = sg ? *sg : no_grad;
+  // d(end state) of a shift part reaches the last row of its layernorm's output (B,T,C).
+  auto add_last_rows = [&](float* dln, const float* dend) {
+    if (!dend) return;
+    for (int b = 0; b < B; b++) {
+      float* o = dln + (int64_t(b) * T + T - 1) * C;
+      for (int c = 0; c < C; c++) o[c] += dend[int64_t(b) * C + c];
+    }
+  };
   // ---- channel mix: x_out = x_mid + relu(fxk @ key^T)^2 @ value^T ----
   matmul_linear_backward(ga.fh, gw.ffn_value, dres, a.fh, w.ffn_value, M, F, C);
   act_backward(ga.fpre, ga.fh, a.fpre, a.fh, M * F, Act::Relu2);
   matmul_linear_backward(ga.fxk, gw.ffn_key, ga.fpre, a.fxk, w.ffn_key, M, C, F);
   mix_backward(ga.ln2, ga.fxx, gw.ffn_x_k, ga.fxk, a.fxx, w.ffn_x_k, M, C);
-  token_shift_backward(ga.ln2, nullptr, ga.fxx, B, T, C);
+  token_shift_backward(ga.ln2, sgr.d_ffn_x0, ga.fxx, B, T, C);
+  add_last_rows(ga.ln2, sgr.d_ffn_x1);
   layernorm_backward(dres, gw.ln2_w, gw.ln2_b, ga.ln2, a.x_mid, w.ln2_w, a.ln2_mean, a.ln2_rstd,
                      M, C);  // dres is now d(x_mid)
   // ---- time mix: x_mid = x_in + zg @ output^T ----
   matmul_linear_backward(ga.zg, gw.output, dres, a.zg, w.output, M, C, C);
   tmix_out_backward(ga.y, ga.r, ga.k2, ga.v, ga.g, gw.r_k, gw.ln_x_w, gw.ln_x_b, ga.zg, a.y, a.r,
                     a.k2, a.v, w.r_k, w.ln_x_w, a.g, a.z, a.gn_mean, a.gn_rstd, a.bonus, M, H, N);
-  wkv7_backward(ga.r, ga.decay, ga.k2, ga.v, ga.na, ga.kka, nullptr, ga.y, nullptr, a.r, a.decay,
+  wkv7_backward(ga.r, ga.decay, ga.k2, ga.v, ga.na, ga.kka, sgr.d_wkv0, ga.y, sgr.d_wkv1, a.r, a.decay,
                 a.k2, a.v, a.na, a.kka, a.ckpt, B, T, H, N);
   tmix_kk_backward(ga.k, ga.a, gw.k_k, gw.k_a, ga.k2, ga.na, ga.kka, a.k, w.k_k, a.a, w.k_a, a.kk,
                    a.kk_nrm, M, H, N);
@@ -250,7 +272,8 @@ void rwkv7_layer_backward(const Rwkv7LayerParams& w, const Rwkv7LayerParams& gw,
   mix_backward(ga.ln1, ga.xx, gw.x_v, ga.xv, a.xx, w.x_v, M, C);
   mix_backward(ga.ln1, ga.xx, gw.x_a, ga.xa, a.xx, w.x_a, M, C);
   mix_backward(ga.ln1, ga.xx, gw.x_g, ga.xg, a.xx, w.x_g, M, C);
-  token_shift_backward(ga.ln1, nullptr, ga.xx, B, T, C);
+  token_shift_backward(ga.ln1, sgr.d_att_x0, ga.xx, B, T, C);
+  add_last_rows(ga.ln1, sgr.d_att_x1);
   layernorm_backward(dres, gw.ln1_w, gw.ln1_b, ga.ln1, x_in, w.ln1_w, a.ln1_mean, a.ln1_rstd, M,
                      C);  // dres is now d(x_in)
 }

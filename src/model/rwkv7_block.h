@@ -75,20 +75,44 @@ struct Rwkv7LayerMats {
   Rwkv7Mat w2, a2, v2, g2;
 };
 
+// Training state of one layer for the d.B sequences of a training batch, planar: each part of
+// every sequence back to back. Start parts null: zeros; end parts null: not wanted.
+struct Rwkv7LayerTrainState {
+  const float* att_x0 = nullptr;  // (B,C) last ln1 output before the first token
+  const float* wkv0 = nullptr;    // (B,H,N,N) WKV state [head, value i, key j]
+  const float* ffn_x0 = nullptr;  // (B,C) last ln2 output before the first token
+  float* att_x1 = nullptr;        // (B,C) after the last token (forward writes)
+  float* wkv1 = nullptr;          // (B,H,N,N)
+  float* ffn_x1 = nullptr;        // (B,C)
+};
+// Its gradients in the backward: the end parts' gradients come in (null: zero), the start
+// parts' gradients are accumulated (+=; null: not wanted).
+struct Rwkv7LayerStateGrad {
+  const float* d_att_x1 = nullptr;  // (B,C)
+  const float* d_wkv1 = nullptr;    // (B,H,N,N)
+  const float* d_ffn_x1 = nullptr;  // (B,C)
+  float* d_att_x0 = nullptr;        // (B,C)
+  float* d_wkv0 = nullptr;          // (B,H,N,N)
+  float* d_ffn_x0 = nullptr;        // (B,C)
+};
+
 // x_out = block(x_in) (x_out may equal x_in when no backward follows). v_first: (M,C), written
 // by layer 0, read by the others. seqs empty: d.B sequences of d.T tokens from a zero state
 // (training); else the ragged inference batch (d.M rows), each sequence with its state.
 // mats: optional stored matrices (forward only; the backward needs the fp32 views).
+// ts: training only (seqs empty): start state instead of zeros, end state out; null: zeros.
 void rwkv7_layer_forward(const Rwkv7LayerParams& w, const Rwkv7LayerActs& a, const Rwkv7Dims& d,
                          int layer, const float* x_in, float* x_out, float* v_first,
-                         std::span<const Rwkv7SeqState> seqs, const Rwkv7LayerMats* mats = nullptr);
+                         std::span<const Rwkv7SeqState> seqs, const Rwkv7LayerMats* mats = nullptr,
+                         const Rwkv7LayerTrainState* ts = nullptr);
 
 // dres: (M,C) gradient of x_out on entry, of x_in on return. gw: this layer's parameter
 // gradients (accumulated). ga: zeroed gradient buffers with the acts layout (no ckpt).
-// dv_first: (M,C) accumulated by layers >= 1, consumed by layer 0.
+// dv_first: (M,C) accumulated by layers >= 1, consumed by layer 0. The forward must have run
+// from the same start state (the WKV checkpoints hold it). sg: state gradients, or null.
 void rwkv7_layer_backward(const Rwkv7LayerParams& w, const Rwkv7LayerParams& gw,
                           const Rwkv7LayerActs& a, const Rwkv7LayerActs& ga, const Rwkv7Dims& d,
                           int layer, const float* x_in, float* dres, const float* v_first,
-                          float* dv_first);
+                          float* dv_first, const Rwkv7LayerStateGrad* sg = nullptr);
 
 }  // namespace rwkv

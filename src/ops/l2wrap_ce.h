@@ -6,7 +6,8 @@
 
 namespace rwkv {
 
-// logits: (M, V); targets: (M); losses: (M) per-row -log softmax(logits)[target].
+// logits: (M, V); targets: (M), a negative target marks a padding row (loss 0, gradient 0,
+// no L2Wrap term); losses: (M) per-row -log softmax(logits)[target].
 // Returns the sum of losses (double).
 double l2wrap_ce_forward(float* losses, const float* logits, const int32_t* targets, int64_t M,
                          int V);

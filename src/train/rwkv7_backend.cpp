@@ -16,6 +16,7 @@
 #define RWKV_TRAIN_HAVE_MODEL7 1
 #if RWKV_TRAIN_HAVE_MODEL7
 #include "model/rwkv7_train.h"
+#include "train/bptt.h"
 #endif
 #define RWKV_TRAIN_HAVE_INIT 1
 #if RWKV_TRAIN_HAVE_INIT
@@ -61,12 +62,21 @@ class Rwkv7Trainable final : public TrainModel {
                p_.data.size());
     return loss;
   }
+  float forward_backward_docs(const int32_t* tokens, int B, int T, const int32_t* lengths, int ctx_len,
+                              bool truncated, bool grad_cp) override {
+    BpttOptions o;
+    o.ctx_len = ctx_len;
+    o.truncated = truncated;
+    o.grad_cp = grad_cp;
+    return float(rwkv7_bptt_forward_backward(p_, tokens, B, T, g_, bptt_, o, lengths).loss);
+  }
   StateDict to_state_dict(DType dt) const override { return p_.to_state_dict(dt); }
   size_t scratch_peak_bytes() const { return scratch_.peak_bytes(); }
 
  private:
   Rwkv7Params p_, g_;
   Rwkv7TrainScratch scratch_;
+  BpttScratch bptt_;
   std::vector<ParamSlot> slots_;
 };
 #endif

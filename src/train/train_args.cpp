@@ -67,6 +67,12 @@ void TrainArgs::finalize() {
   if (load_partial != 0 && load_partial != 1) bad("load_partial", "must be 0 or 1");
   if (epoch_begin < 0) bad("epoch_begin", "must be >= 0");
   if (magic_prime < 0) bad("magic_prime", "must be >= 0");
+  if (!train_type.empty() && train_type != "infctx")
+    bad("train_type", fmt::format("'{}' is not supported; use infctx (or leave it unset)", train_type));
+  if (ctx_len_cutoff < 0) bad("ctx_len_cutoff", "must be >= 0 (0: documents are not cut)");
+  if (bptt_truncated_learning != 0 && bptt_truncated_learning != 1) bad("bptt_truncated_learning", "must be 0 or 1");
+  if (train_type.empty() && (ctx_len_cutoff != 0 || bptt_truncated_learning != 0))
+    bad(ctx_len_cutoff != 0 ? "ctx_len_cutoff" : "bptt_truncated_learning", "needs --train_type infctx");
 
   // each factor divides 40320 or the check below fails: bounding them first keeps the product in range
   for (auto [flag, v] : {std::pair{"micro_bsz", micro_bsz}, {"devices", devices}, {"num_nodes", num_nodes}})
@@ -129,6 +135,11 @@ std::string TrainArgs::vars_repr() const {
       {"threads", fmt::format("{}", threads)}, {"plot", fmt::format("{}", plot)},
   };
   if (my_pile_prev_p != -2) kv.push_back({"my_pile_prev_p", fmt::format("{}", my_pile_prev_p)});
+  if (!train_type.empty()) {  // a normal run's dict stays train.py's
+    kv.push_back({"train_type", py_str(train_type)});
+    kv.push_back({"ctx_len_cutoff", fmt::format("{}", ctx_len_cutoff)});
+    kv.push_back({"bptt_truncated_learning", fmt::format("{}", bptt_truncated_learning)});
+  }
   std::string s = "{";
   for (size_t i = 0; i < kv.size(); i++) s += fmt::format("{}'{}': {}", i ? ", " : "", kv[i].first, kv[i].second);
   return s + "}";
@@ -163,7 +174,8 @@ const std::vector<std::string>& train_flag_names() {
       "dim_ffn", "lr_init", "lr_final", "warmup_steps", "beta1", "beta2", "adam_eps", "grad_cp",
       "weight_decay", "grad_clip", "train_stage", "ds_bucket_mb", "head_size", "head_size_a", "head_chunk",
       "load_partial", "magic_prime", "my_testing", "kernel", "my_exit_tokens", "accelerator", "devices",
-      "num_nodes", "precision", "strategy", "enable_progress_bar", "threads", "plot", "help"};
+      "num_nodes", "precision", "strategy", "enable_progress_bar", "threads", "plot", "train_type",
+      "ctx_len_cutoff", "bptt_truncated_learning", "help"};
   return v;
 }
 

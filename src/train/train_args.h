@@ -54,6 +54,12 @@ struct TrainArgs {
   int64_t threads = 0;
   // Ours: keep <proj_dir>/curves.svg current (at every epoch_save and at exit); 0: off.
   int64_t plot = 1;
+  // Ours, with RWKV-infctx-trainer's names: --train_type infctx trains whole documents (the .idx
+  // document boundaries; micro_bsz per step, shorter ones masked) by BPTT over segments of
+  // ctx_len tokens (train/bptt.h); no magic prime.
+  std::string train_type;               // "" (ctx_len samples by magic prime) | "infctx"
+  int64_t ctx_len_cutoff = 0;           // infctx: cut longer documents into samples of this many tokens (0: never)
+  int64_t bptt_truncated_learning = 0;  // infctx: 1 detaches the state between segments
 
   // Derived by finalize(), as train.py does.
   int64_t real_bsz = 0;              // num_nodes * devices * micro_bsz

@@ -1,4 +1,4 @@
-// train_model.cpp — check_state_dict (see train_model.h).
+// train_model.cpp — check_state_dict and the default (refusing) infctx step (see train_model.h).
 #include "train/train_model.h"
 
 #include <set>
@@ -7,6 +7,9 @@
 
 namespace rwkv::train {
 
+float TrainModel::forward_backward_docs(const int32_t*, int, int, const int32_t*, int, bool, bool) {
+  fail("train", "--train_type infctx is not supported by this model");
+}
 
 void check_state_dict(StateDict& sd, const NamedShapes& expected, const std::string& source, bool load_partial,
                       const std::function<StateDict()>& init_fn) {

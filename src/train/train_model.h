@@ -25,6 +25,11 @@ struct TrainModel {
   // tokens: (B, T+1), inputs [:, :T], targets [:, 1:]. Overwrites grads() with d(loss)/d(params)
   // (mean cross-entropy with the L2Wrap gradient) and returns the mean loss.
   virtual float forward_backward(const int32_t* tokens, int B, int T, bool grad_cp) = 0;
+  // --train_type infctx: tokens (B, T+1) of B whole documents, lengths (B) targets of each (the
+  // rest padding); BPTT over segments of ctx_len. Overwrites grads() with the gradient of the
+  // mean over the real tokens; returns that mean. Default: "[train] ... not supported".
+  virtual float forward_backward_docs(const int32_t* tokens, int B, int T, const int32_t* lengths,
+                                      int ctx_len, bool truncated, bool grad_cp);
   virtual StateDict to_state_dict(DType dtype) const = 0;
 };
 

@@ -19,6 +19,7 @@
 #include "train/adamw.h"
 #include "train/lr_schedule.h"
 #include "train/run_dir.h"
+#include "train/doc_samples.h"
 #include "train/sampler.h"
 #include "train/train_log.h"
 
@@ -58,7 +59,17 @@ TrainResult run_training(const TrainArgs& a, const ModelBackend& backend, const 
   BinidxReader data(args.data_file);
   uint64_t n_tok = data.num_tokens();
   say(fmt::format("Current vocab size = {} (make sure it's correct)\nData has {} tokens.\n", args.vocab_size, n_tok));
-  validate_magic_prime(uint64_t(args.magic_prime), n_tok, uint64_t(args.ctx_len), args.data_file.c_str());
+  // --train_type infctx: whole documents as samples (no magic prime), BPTT over ctx_len segments.
+  const bool infctx = args.train_type == "infctx";
+  std::vector<DocSample> doc_samples;
+  if (infctx) {
+    doc_samples = document_samples(data, uint64_t(args.ctx_len_cutoff), args.data_file);
+    say(fmt::format("infctx: {} samples (documents{}), segments of {} tokens, {} BPTT\n", doc_samples.size(),
+                    args.ctx_len_cutoff > 0 ? fmt::format(" cut at {} tokens", args.ctx_len_cutoff) : "", args.ctx_len,
+                    args.bptt_truncated_learning ? "truncated" : "full"));
+  } else {
+    validate_magic_prime(uint64_t(args.magic_prime), n_tok, uint64_t(args.ctx_len), args.data_file.c_str());
+  }
   if (args.vocab_size <= 0) fail("train", "--vocab_size must be set for binidx data (e.g. 65536 for the World tokenizer)");
   uint16_t mt = max_token(data);
   if (int64_t(mt) >= args.vocab_size)
@@ -145,6 +156,11 @@ TrainResult run_training(const TrainArgs& a, const ModelBackend& backend, const 
   sched.lr_init = args.lr_init, sched.lr_final = args.lr_final, sched.warmup_steps = args.warmup_steps;
   sched.my_exit_tokens = args.my_exit_tokens;
   sched.tokens_per_step = args.ctx_len * args.real_bsz;
+  if (infctx) {  // the schedule counts steps of the mean sample's targets
+    uint64_t targets = 0;
+    for (const DocSample& d : doc_samples) targets += d.length - 1;
+    sched.tokens_per_step = std::max<int64_t>(1, int64_t(targets / doc_samples.size()) * args.real_bsz);
+  }
   const int64_t tokens_per_step = sched.tokens_per_step;
 
   RunLogs logs(args.proj_dir);
@@ -173,6 +189,7 @@ TrainResult run_training(const TrainArgs& a, const ModelBackend& backend, const 
   if (!hooks.quiet) prog = std::make_unique<Progress>("train", double(run_steps * tokens_per_step), "tok");
 
   StepBatch batch;
+  DocBatch doc_batch;
   int64_t global_step = 0;
   double loss_sum = 0, last_lr = 0;
   int64_t loss_count = 0;
@@ -197,9 +214,24 @@ TrainResult run_training(const TrainArgs& a, const ModelBackend& backend, const 
         logs.new_run(args);
         loss_sum = 0, loss_count = 0;
       }
-      make_batch(data, uint64_t(args.magic_prime), uint64_t(args.ctx_len), uint64_t(real_epoch), uint64_t(s),
-                 uint64_t(args.micro_bsz), uint64_t(args.num_nodes * args.devices), batch);
-      float loss = model->forward_backward(batch.tokens.data(), batch.B, batch.T, args.grad_cp == 1);
+      float loss = 0;
+      int64_t step_tokens = tokens_per_step;
+      uint64_t first_offset = 0;
+      if (infctx) {  // real_bsz whole documents (ranks simulated in one batch), in file order
+        const uint64_t first = uint64_t(real_step) * uint64_t(args.real_bsz) % doc_samples.size();
+        make_doc_batch(data, doc_samples, first, int(args.real_bsz), doc_batch);
+        loss = model->forward_backward_docs(doc_batch.tokens.data(), doc_batch.B, doc_batch.T,
+                                            doc_batch.lengths.data(), int(args.ctx_len),
+                                            args.bptt_truncated_learning == 1, args.grad_cp == 1);
+        step_tokens = 0;
+        for (int32_t n : doc_batch.lengths) step_tokens += n;
+        first_offset = doc_samples[first].offset;
+      } else {
+        make_batch(data, uint64_t(args.magic_prime), uint64_t(args.ctx_len), uint64_t(real_epoch), uint64_t(s),
+                   uint64_t(args.micro_bsz), uint64_t(args.num_nodes * args.devices), batch);
+        loss = model->forward_backward(batch.tokens.data(), batch.B, batch.T, args.grad_cp == 1);
+        first_offset = batch.offsets[0];
+      }
       if (!std::isfinite(loss))
         fail("train", "step {}: the loss is {} (diverged); lower --lr_init or check the data", real_step, loss);
       double gn = grad_norm(model->grads(), model->numel());
@@ -210,10 +242,10 @@ TrainResult run_training(const TrainArgs& a, const ModelBackend& backend, const 
       auto now = std::chrono::steady_clock::now();
       double dt = std::chrono::duration<double>(now - t_last).count();
       t_last = now;
-      double tps = dt > 0 ? double(tokens_per_step) / dt : 0;
+      double tps = dt > 0 ? double(step_tokens) / dt : 0;
       loss_sum += loss, loss_count++;
       logs.step_metrics(real_step, loss, lp.lr, gn, (real_step + 1) * tokens_per_step, tps);
-      if (hooks.on_step) hooks.on_step({global_step, real_step, real_epoch, loss, lp.lr, gn, batch.offsets[0]});
+      if (hooks.on_step) hooks.on_step({global_step, real_step, real_epoch, loss, lp.lr, gn, first_offset});
       if (prog)
         prog->update(double((global_step + 1) * tokens_per_step),
                      fmt::format("step {} loss {:.4f} (avg {:.4f}) lr {:.3e} |g| {:.3g}", real_step, loss,

@@ -14,7 +14,7 @@ double l2wrap_ce_forward(float* losses, const float* logits, const int32_t* targ
 #pragma omp parallel for schedule(static) reduction(+ : total) if (M * V > 16384)
   for (int64_t m = 0; m < M; m++) {
     const float* l = logits + m * V;
-    const double loss = row_stats(l, V).lse() - l[targets[m]];
+    const double loss = targets[m] < 0 ? 0.0 : row_stats(l, V).lse() - l[targets[m]];
     if (losses) losses[m] = float(loss);
     total += loss;
   }
@@ -27,6 +27,10 @@ void l2wrap_ce_backward(float* dlogits, const float* logits, const int32_t* targ
   for (int64_t m = 0; m < M; m++) {
     const float* l = logits + m * V;
     float* d = dlogits + m * V;
+    if (targets[m] < 0) {  // padding row
+      for (int i = 0; i < V; i++) d[i] = 0.f;
+      continue;
+    }
     const RowStats r = row_stats(l, V);
     const double lse = r.lse();
     for (int i = 0; i < V; i++) d[i] = scale * float(std::exp(double(l[i]) - lse));
