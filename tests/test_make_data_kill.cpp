@@ -40,6 +40,7 @@ void write_jsonl(const std::string& path, int lines, unsigned seed) {
 // Starts `rwkv <args>` (stdout/stderr to /dev/null) with `env` added; returns the pid.
 pid_t spawn(const std::string& args, const std::string& env = "") {
   const std::string cmd = env + " exec " + std::string(RWKV_BIN) + " " + args + " >/dev/null 2>&1";
+  std::fflush(nullptr);
   pid_t pid = fork();
   if (pid == 0) {
     execl("/bin/sh", "sh", "-c", cmd.c_str(), (char*)nullptr);

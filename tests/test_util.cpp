@@ -71,6 +71,7 @@ CliRun run_cli_measured(const std::string& args, double timeout_s) {
   TempDir t;
   const std::string out = t / "stdout", err = t / "stderr", cmd = "exec " + std::string(RWKV_BIN) + " " + args;
   auto t0 = std::chrono::steady_clock::now();
+  std::fflush(nullptr);  // or the child's freopen writes our buffered output a second time
   pid_t pid = fork();
   if (pid == 0) {
     freopen("/dev/null", "r", stdin);
