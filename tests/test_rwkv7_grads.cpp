@@ -12,51 +12,16 @@
 #include "model/rwkv7_params.h"
 #include "model/rwkv7_train.h"
 #include "test_rwkv7_fixture.h"
+#include "test_rwkv7_tiny.h"
 #include "test_util.h"
 
 using namespace rwkv;
 
 namespace {
 
-ModelConfig tiny_config() {
-  ModelConfig c;
-  c.arch = Arch::RWKV7;
-  c.n_layer = 3;  // layers >= 1 use the value residual of layer 0
-  c.n_embd = 16;
-  c.head_size = 8;
-  c.n_head = 2;
-  c.dim_att = 16;
-  c.dim_ffn = 32;
-  c.vocab_size = 13;
-  c.d_decay = 4;
-  c.d_aaa = 4;
-  c.d_mv = 4;
-  c.d_gate = 8;
-  return c;
-}
-
-Rwkv7Params random_params(const ModelConfig& c, uint32_t seed) {
-  Rwkv7Params p = Rwkv7Params::zeros(c);
-  std::mt19937 g(seed);
-  std::uniform_real_distribution<float> u(-0.3f, 0.3f);
-  for (auto& x : p.data) x = u(g);
-  auto ones = [&](float* w) {
-    for (int i = 0; i < c.n_embd; i++) w[i] = 1.f + 0.4f * u(g);
-  };
-  ones(p.ln_out_w);
-  for (auto& L : p.layers) {
-    for (float* w : {L.ln1_w, L.ln2_w, L.ln_x_w}) ones(w);
-    if (L.ln0_w) ones(L.ln0_w);
-  }
-  return p;
-}
-
-std::vector<int32_t> random_tokens(int B, int T, int V, uint32_t seed) {
-  std::mt19937 g(seed);
-  std::vector<int32_t> t(size_t(B) * (T + 1));
-  for (auto& x : t) x = int32_t(g() % V);
-  return t;
-}
+ModelConfig tiny_config() { return test::tiny_rwkv7_config(3, 13); }
+Rwkv7Params random_params(const ModelConfig& c, uint32_t seed) { return test::random_rwkv7_params(c, seed); }
+using test::random_tokens;
 
 }  // namespace
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/dtype.h"
+#include "ops/cpu/dequant_sgemm.h"
 #include "ops/cpu/sgemm.h"
 #include "ops/q4.h"
 #include "ops/row_invariant.h"
@@ -190,20 +191,8 @@ void q4_forward(float* out, const float* inp, const Q4Weight& w, int64_t M, bool
     return;
   }
   // Prefill: panels of W' widened exactly (q4_dequant_rows), each multiplied by sgemm on its thread.
-  const float beta = accumulate ? 1.f : 0.f;
-  const int64_t pn = std::min<int64_t>(N, std::max<int64_t>(16, (int64_t(1) << 17) / std::max<int64_t>(K, 1) / 16 * 16));
-  const int64_t np = (N + pn - 1) / pn;
-#pragma omp parallel if (par && np > 1)
-  {
-    thread_local std::vector<float> panel;
-    panel.resize(size_t(pn * K));
-#pragma omp for schedule(dynamic, 1)
-    for (int64_t b = 0; b < np; b++) {
-      const int64_t n0 = b * pn, n = std::min(pn, N - n0);
-      q4_dequant_rows(panel.data(), w, n0, n0 + n);
-      sgemm(false, true, M, n, K, 1.f, inp, K, panel.data(), K, beta, out + n0, N);
-    }
-  }
+  dequant_panels_sgemm(out, inp, M, N, K, accumulate, par,
+                       [&](float* panel, int64_t n0, int64_t n1) { q4_dequant_rows(panel, w, n0, n1); });
 }
 
 }  // namespace rwkv
