@@ -27,8 +27,7 @@ static int run(int argc, char** argv) {
   rwkv::cli::add_skip_crc(app);
   int code = 0;
   if (!rwkv::cli::parse(app, argc, argv, &code)) return code;
-  const std::string q = dtype == "int8" ? "fp32i8" : dtype == "q4" ? "fp32q4" : dtype;
-  if (q.ends_with("i8") || q.ends_with("q4")) {
+  if (const std::string q = rwkv::quantized_stage_dtype(dtype); !q.empty()) {
     const bool is_q4 = q.ends_with("q4");
     if (!out.ends_with(".safetensors"))
       rwkv::fail("convert", "{}: {} model is written as .safetensors (its scheme goes in the metadata)", out,

@@ -64,17 +64,19 @@ static int run(int argc, char** argv) {
       n_i8++, bytes_i8 += int64_t(t.nbytes());
     }
   }
+  // "q4-b32 fp32q4": the metadata's scheme and stage dtype, or what the tensors say without it
+  auto scheme = [&](const char* without_metadata) {
+    const auto it = meta.find("rwkv_quant"), dt = meta.find("rwkv_quant_dtype");
+    return (it == meta.end() ? std::string(without_metadata) : it->second) + (dt == meta.end() ? "" : " " + dt->second);
+  };
   if (n_q4) {
-    const auto it = meta.find("rwkv_quant"), dt = meta.find("rwkv_quant_dtype");
-    fmt::print("quant       {}{} ({} q4 matrices: 4-bit per block of 32 with fp16 scale and offset, <name>_q4d/_q4m; "
+    fmt::print("quant       {} ({} q4 matrices: 4-bit per block of 32 with fp16 scale and offset, <name>_q4d/_q4m; "
                "{:.2f} MB for {} weights = {:.3f} bytes per weight)\n",
-               it == meta.end() ? "q4 (no rwkv_quant metadata)" : it->second, dt == meta.end() ? "" : " " + dt->second,
-               n_q4, bytes_q4 / 1e6, w_q4, double(bytes_q4) / double(std::max<int64_t>(w_q4, 1)));
+               scheme("q4 (no rwkv_quant metadata)"), n_q4, bytes_q4 / 1e6, w_q4,
+               double(bytes_q4) / double(std::max<int64_t>(w_q4, 1)));
   } else if (n_i8 || meta.count("rwkv_quant")) {
-    const auto it = meta.find("rwkv_quant"), dt = meta.find("rwkv_quant_dtype");
-    fmt::print("quant       {}{} ({} int8 matrices, {:.2f} MB of q; scales fp32 as <name>_mx/_rx/_my/_ry)\n",
-               it == meta.end() ? "int8 (no rwkv_quant metadata)" : it->second,
-               dt == meta.end() ? "" : " " + dt->second, n_i8, bytes_i8 / 1e6);
+    fmt::print("quant       {} ({} int8 matrices, {:.2f} MB of q; scales fp32 as <name>_mx/_rx/_my/_ry)\n",
+               scheme("int8 (no rwkv_quant metadata)"), n_i8, bytes_i8 / 1e6);
   }
   fmt::print("size        {:.2f} MB of tensors\n", bytes_all / 1e6);
   rwkv::ModelConfig c;

@@ -55,9 +55,7 @@ struct InferFlags {
     EngineOptions o;
     if (!strategy.empty() && !dtype.empty()) fail("cli", "--dtype and --strategy: give one of them");
     std::string s = strategy;
-    if (dtype == "int8") s = "cpu fp32i8";
-    else if (dtype == "q4") s = "cpu fp32q4";
-    else if (dtype.ends_with("i8") || dtype.ends_with("q4")) s = "cpu " + dtype;
+    if (const std::string q = quantized_stage_dtype(dtype); !q.empty()) s = "cpu " + q;
     if (!s.empty()) {
       o.strategy = Strategy::parse(s);
     } else if (!dtype.empty()) {

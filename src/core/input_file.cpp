@@ -11,7 +11,9 @@
 
 namespace rwkv {
 
-void require_input_file(const std::string& path, const char* module, const char* what) {
+namespace {
+// Opens `path` for reading after naming what is wrong with it, if anything.
+std::FILE* open_input(const std::string& path, const char* module, const char* what) {
   struct stat st;
   if (path.empty()) fail(module, "empty path (a {} was expected)", what);
   if (stat(path.c_str(), &st) != 0) {
@@ -22,13 +24,16 @@ void require_input_file(const std::string& path, const char* module, const char*
   if (S_ISDIR(st.st_mode)) fail(module, "{}: is a directory (a {} was expected)", path, what);
   std::FILE* f = std::fopen(path.c_str(), "rb");
   if (!f) fail(module, "{}: cannot open: {}", path, std::strerror(errno));
-  std::fclose(f);
+  return f;
+}
+}  // namespace
+
+void require_input_file(const std::string& path, const char* module, const char* what) {
+  std::fclose(open_input(path, module, what));
 }
 
 std::string read_input_file(const std::string& path, const char* module, const char* what) {
-  require_input_file(path, module, what);
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) fail(module, "{}: cannot open: {}", path, std::strerror(errno));
+  std::FILE* f = open_input(path, module, what);
   std::string s;
   char buf[1 << 16];
   size_t n;

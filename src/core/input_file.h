@@ -9,7 +9,7 @@ namespace rwkv {
 // Throws "[module] path: ..." unless `path` can be opened for reading as a file; `what` names
 // the kind of file expected ("vocabulary file", "prompt file").
 void require_input_file(const std::string& path, const char* module, const char* what);
-// The whole file (after require_input_file).
+// The whole file, with the same checks as require_input_file.
 std::string read_input_file(const std::string& path, const char* module, const char* what);
 
 }  // namespace rwkv

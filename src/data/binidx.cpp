@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <sstream>
 
 #include "core/crash_point.h"
 #include "core/error.h"
@@ -159,20 +160,20 @@ std::string binidx_marker_path(const std::string& prefix) { return prefix + ".bi
 bool recover_binidx_pair(const std::string& prefix) {
   const std::string marker = binidx_marker_path(prefix);
   if (!fs::exists(marker)) return false;
-  const std::string text = read_input_file(marker, "binidx", "replacement marker");
+  std::istringstream text(read_input_file(marker, "binidx", "replacement marker"));
   const fs::path dir = fs::path(prefix).parent_path();
   const std::string base = fs::path(prefix).filename().string();
-  size_t nl = text.find('\n');
-  const std::string tb = text.substr(0, nl), ti = nl == std::string::npos ? "" : text.substr(nl + 1, text.find('\n', nl + 1) - nl - 1);
-  if (tb.rfind(base + ".bin.tmp.", 0) != 0 || ti.rfind(base + ".idx.tmp.", 0) != 0)
-    fail("binidx", "{}: not a marker of this dataset (expected the names of its two temp files)", marker);
-  const std::pair<std::string, const char*> steps[] = {{tb, ".bin"}, {ti, ".idx"}};
-  for (auto& [tmp, ext] : steps) {
-    const fs::path from = dir / tmp;
-    if (fs::exists(from) && std::rename(from.c_str(), (prefix + ext).c_str()) != 0)
-      fail("binidx", "{}{}: cannot finish replacing the dataset: {}", prefix, ext, std::strerror(errno));
-    fsync_parent_dir(prefix + ext);
-    crash_point(ext[1] == 'b' ? "binidx:bin-renamed" : "binidx:idx-renamed");
+  struct Step { const char* ext; const char* crash_point; std::string temp; };
+  Step steps[] = {{".bin", "binidx:bin-renamed", {}}, {".idx", "binidx:idx-renamed", {}}};
+  for (Step& s : steps)  // one temp-file name per line, .bin first
+    if (!std::getline(text, s.temp) || s.temp.rfind(base + s.ext + ".tmp.", 0) != 0)
+      fail("binidx", "{}: not a marker of this dataset (expected the names of its two temp files)", marker);
+  for (const Step& s : steps) {
+    const fs::path from = dir / s.temp;
+    if (fs::exists(from) && std::rename(from.c_str(), (prefix + s.ext).c_str()) != 0)
+      fail("binidx", "{}{}: cannot finish replacing the dataset: {}", prefix, s.ext, std::strerror(errno));
+    fsync_parent_dir(prefix + s.ext);
+    crash_point(s.crash_point);
   }
   if (std::remove(marker.c_str()) != 0) fail("binidx", "{}: cannot remove: {}", marker, std::strerror(errno));
   fsync_parent_dir(marker);

@@ -145,6 +145,12 @@ std::vector<LayerPlacement> Strategy::plan(int n_layer) const {
   return out;
 }
 
+std::string quantized_stage_dtype(const std::string& dtype) {
+  if (dtype == "int8") return "fp32i8";
+  if (dtype == "q4") return "fp32q4";
+  return dtype.ends_with("i8") || dtype.ends_with("q4") ? dtype : std::string();
+}
+
 int strategy_layer_of(const std::string& name, int n_layer) {
   if (name.find("ln_out.") != std::string::npos || name.find("head.") != std::string::npos) return n_layer;
   const size_t b = name.find("blocks.");

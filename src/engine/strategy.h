@@ -36,7 +36,7 @@ struct LayerPlacement {
   int quant_bits = 0;
   bool stream = false;  // streamed to the device each use (on a cpu stage: no effect, weights are in host memory)
   bool q4 = false;      // 4-bit weights (ops/q4.h); quant_bits is then 0
-  bool quantized() const { return quant_bits != 0 || q4; }  // streamed to the device each use (on a cpu stage: no effect, weights are in host memory)
+  bool quantized() const { return quant_bits != 0 || q4; }
 };
 
 struct Strategy {
@@ -49,6 +49,10 @@ struct Strategy {
   // package itself fails (a "*0" stage taking a share that leaves a later stage dividing by zero).
   std::vector<LayerPlacement> plan(int n_layer) const;
 };
+
+// The stage dtype a `--dtype` names when it asks for quantized weights: "int8" -> "fp32i8",
+// "q4" -> "fp32q4", "<float>i8" / "<float>q4" as written; "" for any other dtype (a float cast).
+std::string quantized_stage_dtype(const std::string& dtype);
 
 // The layer a checkpoint tensor belongs to for placement (see the header comment).
 int strategy_layer_of(const std::string& tensor_name, int n_layer);

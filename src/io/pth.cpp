@@ -119,7 +119,9 @@ Tensor gather_strided(const uint8_t* base, DType dt, const Shape& size, const Sh
   return t;
 }
 
-Tensor materialize(const TensorSpec& s, const ZipReader& zip, const std::string& prefix, const std::string& key) {
+// The tensor `key` described by `s`; *record receives the zip record that holds its storage.
+Tensor materialize(const TensorSpec& s, const ZipReader& zip, const std::string& prefix, const std::string& key,
+                   const ZipEntry** record) {
   const std::string& path = zip.file()->path;
   const StorageType* st = nullptr;
   for (auto& x : kStorageTypes)
@@ -129,15 +131,15 @@ Tensor materialize(const TensorSpec& s, const ZipReader& zip, const std::string&
   const std::string rec = prefix + "data/" + s.storage->key;
   const ZipEntry* e = zip.find(rec);
   if (!e) fail("pth", "{}: tensor '{}': record '{}' is missing from the archive", path, key, rec);
+  *record = e;
   const auto storage_bytes = checked_mul(uint64_t(std::max<int64_t>(s.storage->numel, 0)), es);
   if (s.storage->numel < 0 || !storage_bytes || e->size < *storage_bytes)
     fail("pth", "{}: tensor '{}': record '{}' holds {} bytes, the storage needs {}", path, key, rec, e->size,
          storage_bytes ? std::to_string(*storage_bytes) : fmt::format("{} x {} (more than 2^64)", s.storage->numel, es));
   // Element count and the furthest element the view touches, checked: a size x stride that wraps
   // around must not pass the bounds check.
-  uint64_t numel = 1, last = 0;
+  uint64_t numel = 1, last = 0;  // numel: so far, the elements of the dimensions after k
   bool contiguous = true;
-  int64_t expect = 1;
   for (int k = int(s.size.size()) - 1; k >= 0; k--) {
     if (s.size[k] < 0 || s.stride[k] < 0) fail("pth", "{}: tensor '{}': negative size or stride", path, key);
     auto n2 = checked_mul(numel, uint64_t(s.size[k]));
@@ -145,10 +147,9 @@ Tensor materialize(const TensorSpec& s, const ZipReader& zip, const std::string&
     auto last2 = reach ? checked_add(last, *reach) : std::nullopt;
     if (!n2 || !last2)
       fail("pth", "{}: tensor '{}': view {} with strides {} overflows", path, key, shape_str(s.size), shape_str(s.stride));
+    if (s.size[k] != 1 && uint64_t(s.stride[k]) != numel) contiguous = false;  // C order: stride = that count
     numel = *n2;
     last = *last2;
-    if (s.size[k] != 1 && s.stride[k] != expect) contiguous = false;
-    expect = int64_t(std::min<uint64_t>(uint64_t(expect) * uint64_t(s.size[k]), uint64_t(1) << 62));
   }
   const uint64_t storage_numel = uint64_t(s.storage->numel);
   const auto span = checked_add(last, 1);
@@ -234,9 +235,9 @@ StateDict load_pth(const std::string& path) {
     if (key.rfind("_forward_module.", 0) == 0) key = key.substr(16);
     if (v->kind != Object::Opaque || v->s != "tensor") fail("pth", "{}: '{}' is not a tensor", path, key);
     if (sd.has(key)) fail("pth", "{}: tensor '{}' appears twice", path, key);
-    const auto& spec = *std::static_pointer_cast<TensorSpec>(v->user);
-    sd.items.emplace_back(key, materialize(spec, zip, prefix, key));
-    records.push_back({zip.find(prefix + "data/" + spec.storage->key), key});
+    const ZipEntry* record = nullptr;
+    sd.items.emplace_back(key, materialize(*std::static_pointer_cast<TensorSpec>(v->user), zip, prefix, key, &record));
+    records.push_back({record, key});
   }
   if (g_crc_check) verify_records(zip, records);
   return sd;

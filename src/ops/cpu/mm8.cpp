@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <vector>
 
-#include "ops/cpu/dequant_sgemm.h"
+#include "ops/cpu/quant_matmul.h"
 #include "ops/cpu/sgemm.h"
 #include "ops/mm8.h"
 #include "ops/row_invariant.h"
@@ -16,7 +16,6 @@ namespace rwkv {
 
 namespace {
 
-constexpr int64_t kBlock = 64;    // output rows per task (a multiple of 4: the same 4-row groups everywhere)
 constexpr int64_t kRowsMax = 64;  // rows of x up to which the factored kernel is used
 
 // s[r] = q_r . xr for R (1..4) rows q_r (K bytes each). One accumulator per row, k in order, the
@@ -118,7 +117,6 @@ void mm8_rows(float* y, const Mm8Vec& v, const Mm8Weight& w, int64_t r0, int64_t
 
 void mm8_forward(float* out, const float* inp, const Mm8Weight& w, int64_t M, bool accumulate) {
   const int64_t N = w.N, K = w.K;
-  const int64_t nblk = (N + kBlock - 1) / kBlock;
   const bool par = !omp_in_parallel() && omp_get_max_threads() > 1;
   if (M <= kRowsMax || row_invariant_products()) {
     thread_local std::vector<float> xr_buf;  // the caller's; workers read it through `vs`
@@ -128,16 +126,9 @@ void mm8_forward(float* out, const float* inp, const Mm8Weight& w, int64_t M, bo
     for (int64_t m = 0; m < M; m++) mm8_prepare(vec_buf[m], xr_buf.data() + m * K, inp + m * K, w);
     const Mm8Vec* vs = vec_buf.data();
     // Block-major: a 4-row group of q is loaded once from memory and reused from L1 for every x row.
-#pragma omp parallel for schedule(dynamic, 1) if (par && nblk > 1 && M * N * K > (1 << 15))
-    for (int64_t b = 0; b < nblk; b++) {
-      const int64_t r0 = b * kBlock, r1 = std::min(N, r0 + kBlock);
-      for (int64_t g = r0; g < r1; g += 4) {
-        const int64_t g1 = std::min(r1, g + 4);
-        for (int64_t m = 0; m < M; m++) {
-          rows_kernel(out + m * N, vs[m], w, g, g1, accumulate);
-        }
-      }
-    }
+    quant_rows_block_major(M, N, K, par, [&](int64_t m, int64_t g, int64_t g1) {
+      rows_kernel(out + m * N, vs[m], w, g, g1, accumulate);
+    });
     return;
   }
   // Prefill: panels of W' widened exactly (mm8_dequant_rows), each multiplied by sgemm on its thread.

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "core/dtype.h"
-#include "ops/cpu/dequant_sgemm.h"
+#include "ops/cpu/quant_matmul.h"
 #include "ops/cpu/sgemm.h"
 #include "ops/q4.h"
 #include "ops/row_invariant.h"
@@ -19,7 +19,6 @@ namespace rwkv {
 
 namespace {
 
-constexpr int64_t kBlock = 64;    // output rows per task (a multiple of 4)
 constexpr int64_t kRowsMax = 64;  // rows of x up to which the quantized-x kernel is used
 
 // Where the prepared x keeps input j (0..31) of block b. A full group of 4 blocks (128 inputs,
@@ -169,7 +168,6 @@ void q4_rows(float* y, const Q4Vec& v, const Q4Weight& w, int64_t r0, int64_t r1
 
 void q4_forward(float* out, const float* inp, const Q4Weight& w, int64_t M, bool accumulate) {
   const int64_t N = w.N, K = w.K;
-  const int64_t nblk = (N + kBlock - 1) / kBlock;
   const bool par = !omp_in_parallel() && omp_get_max_threads() > 1;
   if (M <= kRowsMax || row_invariant_products()) {
     thread_local std::vector<Q4Vec> vec_buf;  // the caller's; workers read them through `vs`
@@ -180,14 +178,9 @@ void q4_forward(float* out, const float* inp, const Q4Weight& w, int64_t M, bool
     for (int64_t m = 0; m < M; m++) q4_prepare(vec_buf[m], prep.data() + per * m, inp + m * K, K);
     const Q4Vec* vs = vec_buf.data();
     // Block-major: a 4-row group of q is loaded once from memory and reused from L1 for every x row.
-#pragma omp parallel for schedule(dynamic, 1) if (par && nblk > 1 && M * N * K > (1 << 15))
-    for (int64_t b = 0; b < nblk; b++) {
-      const int64_t r0 = b * kBlock, r1 = std::min(N, r0 + kBlock);
-      for (int64_t g = r0; g < r1; g += 4) {
-        const int64_t g1 = std::min(r1, g + 4);
-        for (int64_t m = 0; m < M; m++) rows_kernel(out + m * N, vs[m], w, g, g1, accumulate);
-      }
-    }
+    quant_rows_block_major(M, N, K, par, [&](int64_t m, int64_t g, int64_t g1) {
+      rows_kernel(out + m * N, vs[m], w, g, g1, accumulate);
+    });
     return;
   }
   // Prefill: panels of W' widened exactly (q4_dequant_rows), each multiplied by sgemm on its thread.
