@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # fuzz.sh — build the libFuzzer harnesses (tests/fuzz, clang + ASan + UBSan) into build-fuzz/,
-# write their seed corpora from ../shared/fixtures and assets/, replay every seed and every
-# regression input (tests/fuzz/regressions/<target>/), then fuzz each target for a bounded time.
-# Any crash, sanitizer report, leak or timeout fails the run; its input is kept under
-# build-fuzz/findings/<target>/ (add it to tests/fuzz/regressions/<target>/ with the fix).
+# write their seed corpora (from ../shared/fixtures and assets/, plus every hostile file of
+# tests/crafted_files.h as a regression input), replay them all, then fuzz each target for a
+# bounded time. Any crash, sanitizer report, leak or timeout fails the run; its input is kept
+# under build-fuzz/findings/<target>/ (give it a generator in tests/crafted_files.h with the fix).
 #   scripts/fuzz.sh                      # CI: 30 s per target
 #   scripts/fuzz.sh --seconds 600        # longer local run (10 minutes per target)
 #   scripts/fuzz.sh --seconds 60 pth     # only some targets
@@ -36,16 +36,16 @@ export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1
 status=0
 printf '%-16s %10s %10s %8s %s\n' target execs exec/s corpus result
 for t in "${TARGETS[@]}"; do
-  bin="$B/fuzz_$t" seeds="$B/seeds/$t" reg="tests/fuzz/regressions/$t" work="$B/corpus/$t" found="$B/findings/$t"
-  mkdir -p "$seeds" "$reg" "$work" "$found"
+  bin="$B/fuzz_$t" seeds="$B/seeds/$t" work="$B/corpus/$t" found="$B/findings/$t"
+  mkdir -p "$seeds" "$work" "$found"
   log="$B/fuzz_$t.log"
-  # 1. replay: every seed and regression input once
-  if ! "$bin" -runs=0 -rss_limit_mb=2048 -timeout=10 "$seeds" "$reg" >"$log" 2>&1; then
-    echo "fuzz: $t: a seed or regression input fails (see $log)" >&2; tail -30 "$log" >&2; status=1; continue
+  # 1. replay: every seed and crafted regression input once
+  if ! "$bin" -runs=0 -rss_limit_mb=2048 -timeout=10 "$seeds" >"$log" 2>&1; then
+    echo "fuzz: $t: a seed or crafted input fails (see $log)" >&2; tail -30 "$log" >&2; status=1; continue
   fi
   # 2. fuzz, from the seeds plus what earlier runs found
   if "$bin" -max_total_time="$SECONDS_PER_TARGET" -rss_limit_mb=2048 -malloc_limit_mb=256 -timeout=10 -max_len=65536 \
-      -artifact_prefix="$found/" -print_final_stats=1 "$work" "$seeds" "$reg" >>"$log" 2>&1; then
+      -artifact_prefix="$found/" -print_final_stats=1 "$work" "$seeds" >>"$log" 2>&1; then
     result=ok
   else
     result="FINDING (see $log, input in $found/)"; status=1

@@ -1,5 +1,5 @@
-// test_hostile_files.cpp — issue "hostile files and absurd flags": each crafted file (made here,
-// a few hundred bytes) or absurd flag that once crashed `rwkv`, hung it or made it allocate
+// test_hostile_files.cpp — issue "hostile files and absurd flags": each crafted file (made by
+// crafted_files.h, a few hundred bytes) or absurd flag that once crashed `rwkv`, hung it or made it allocate
 // gigabytes now ends in exit 1 with a "[module]" message, within seconds, without a signal, with
 // peak memory under 2 x the file size plus the binary's own baseline, and with no output left.
 #include <signal.h>
@@ -11,10 +11,11 @@
 #include <filesystem>
 #include <fstream>
 
+#include <nlohmann/json.hpp>
+
+#include "crafted_files.h"
 #include "io/model_file.h"
-#include "io/pickle.h"
 #include "io/zip.h"
-#include "test_pth_util.h"
 #include "test_util.h"
 #include "train/train_log.h"
 
@@ -47,11 +48,6 @@ void expect_refused(const CliRun& r, const std::string& module, const std::strin
   EXPECT_NE(r.err.find(what), std::string::npos) << r.err;
   EXPECT_LT(r.seconds, kMaxSeconds) << r.err;
   const double file_mib = file.empty() ? 0 : double(fs::file_size(file)) / (1 << 20);
-  // RWKV_SAVE_CRAFTED=DIR keeps each crafted file (how tests/fuzz/regressions/ was filled)
-  static int saved = 0;
-  if (const char* dir = std::getenv("RWKV_SAVE_CRAFTED"); dir && !file.empty())
-    fs::copy_file(file, fs::path(dir) / (std::to_string(saved++) + "_" + fs::path(file).filename().string()),
-                  fs::copy_options::overwrite_existing);
   EXPECT_LE(r.peak_rss_mib, baseline_rss_mib() + 2 * file_mib + kSlackMiB) << r.err;
   std::printf("[ hostile ] exit %d, signal %d, %.2f s, peak %.1f MiB (baseline %.1f, file %.1f KiB): %s", r.status,
               r.signal, r.seconds, r.peak_rss_mib, baseline_rss_mib(), file_mib * 1024, r.err.c_str());
@@ -62,119 +58,51 @@ void expect_refused(const CliRun& r, const std::string& module, const std::strin
   }
 }
 
-void patch(const std::string& path, uint64_t at, const void* bytes, size_t n) {
-  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
-  f.seekp(std::streamoff(at));
-  f.write(static_cast<const char*>(bytes), std::streamsize(n));
-}
-void patch64(const std::string& path, uint64_t at, uint64_t v) { patch(path, at, &v, 8); }
-
-uint64_t find_last(const std::string& data, uint32_t sig) {
-  for (size_t i = data.size() - 4; i-- > 0;)
-    if (std::memcmp(data.data() + i, &sig, 4) == 0) return i;
-  ADD_FAILURE() << "signature not found";
-  return 0;
-}
-
-// One tensor `key` viewing storage "0" (torch.<storage>, `storage_numel` elements) with the given
-// size and stride: what _rebuild_tensor_v2 receives.
-std::string view_pickle(const std::string& storage, int64_t storage_numel, const std::vector<int64_t>& size,
-                        const std::vector<int64_t>& stride) {
-  pickle::Writer w;
-  w.empty_dict();
-  w.str("blocks.0.att.x_r");
-  w.global("torch._utils", "_rebuild_tensor_v2");
-  w.mark();
-  w.mark();
-  w.str("storage");
-  w.global("torch", storage);
-  w.str("0");
-  w.str("cpu");
-  w.integer(storage_numel);
-  w.tuple_mark();
-  w.binpersid();
-  w.integer(0);
-  for (auto* v : {&size, &stride}) {
-    w.mark();
-    for (int64_t x : *v) w.integer(x);
-    w.tuple_mark();
-  }
-  w.rebuild_tensor_tail();
-  w.setitem();
-  return w.finish();
-}
-
-// A valid one-tensor .pth (16 bytes of data), written with ZIP64 extra fields on every record
-// when `zip64` (as records past 4 GiB have them).
-void tiny_pth(const std::string& path, bool zip64 = false) {
-  AtomicFile out(path);
-  ZipWriter z(out);
-  z.force_zip64 = zip64;
-  z.add("archive/data.pkl", view_pickle("FloatStorage", 4, {4}, {1}));
-  z.add("archive/data/0", std::string(16, '\0'));
-  z.add("archive/version", "3\n");
-  z.finish();
-  out.commit();
-}
-
 }  // namespace
 
 TEST(HostileFiles, Zip64LocatorOffsetNear2To64) {
   TempDir t;
   std::string p = t / "loc.pth";
-  tiny_pth(p);
-  patch64(p, find_last(read_file(p), 0x07064b50) + 8, 0xfffffffffffffff0ull);  // end-record offset
+  write_crafted("zip64_locator", p);
   expect_refused(run_cli_measured("inspect " + p), "pth", p, "corrupt ZIP64 end record");
 }
 
 TEST(HostileFiles, LocalHeaderOffsetNear2To64) {
   TempDir t;
   std::string p = t / "local.pth";
-  tiny_pth(p, /*zip64=*/true);
-  const std::string d = read_file(p);
-  const uint64_t cd = d.find(std::string("PK\x01\x02", 4));  // the first central record: data.pkl
-  ASSERT_NE(cd, std::string::npos);
-  uint16_t nl;
-  std::memcpy(&nl, d.data() + cd + 28, 2);
-  patch64(p, cd + 46 + nl + 4 + 16, 0xffffffffffffffe0ull);  // ZIP64 extra: usize, csize, local offset
+  write_crafted("local_header_offset", p);
   expect_refused(run_cli_measured("inspect " + p), "pth", p, "bad local header");
 }
 
 TEST(HostileFiles, Zip64EntryCountFromTheFileIsNotAllocated) {
   TempDir t;
   std::string p = t / "count.pth";
-  tiny_pth(p);
-  const uint64_t z = find_last(read_file(p), 0x06064b50);
-  patch64(p, z + 24, uint64_t(1) << 40);  // entries on this disk
-  patch64(p, z + 32, uint64_t(1) << 40);  // entries in total (was reserved as 15 GB+)
+  write_crafted("zip64_entry_count", p);
   expect_refused(run_cli_measured("inspect " + p), "pth", p, "1099511627776 entries claimed");
 }
 
 TEST(HostileFiles, ViewWhoseSizeTimesStrideOverflows) {
   TempDir t;
   std::string p = t / "view.pth";
-  write_raw_pth(p, view_pickle("FloatStorage", 4, {int64_t(1) << 32, int64_t(1) << 32}, {int64_t(1) << 32, 1}),
-                {{"data/0", std::string(16, '\0')}});
+  write_crafted("view_overflow_2d", p);
   expect_refused(run_cli_measured("inspect " + p), "pth", p, "overflows");
-  // one dimension whose (size - 1) * stride wraps to 0 and passed the storage check
-  write_raw_pth(p, view_pickle("FloatStorage", 8, {5, 1}, {int64_t(1) << 62, 1}), {{"data/0", std::string(32, '\0')}});
+  write_crafted("view_overflow_wrap", p);
   expect_refused(run_cli_measured("inspect " + p), "pth", p, "overflows");
-  write_raw_pth(p, view_pickle("FloatStorage", 4, {2, 2}, {int64_t(1) << 62, 1}), {{"data/0", std::string(16, '\0')}});
+  write_crafted("view_exceeds_storage", p);
   expect_refused(run_cli_measured("inspect " + p), "pth", p, "view (2, 2) at offset 0 exceeds its storage of 4");
 }
 
 TEST(HostileFiles, StrideZeroViewOfABillionElements) {
   TempDir t;
   std::string p = t / "stride0.pth";
-  write_raw_pth(p, view_pickle("FloatStorage", 1, {int64_t(1) << 30}, {0}), {{"data/0", std::string(4, '\0')}});
+  write_crafted("stride0_view", p);
   expect_refused(run_cli_measured("inspect " + p), "pth", p, "stride-0");
 }
 
 TEST(HostileFiles, TensorOf2To62ElementsBackedBy64Bytes) {
   TempDir t;
   std::string p = t / "huge.pth", out = t / "out.safetensors";
-  write_raw_pth(p, view_pickle("FloatStorage", int64_t(1) << 62, {int64_t(1) << 62}, {1}),
-                {{"data/0", std::string(64, '\0')}});
+  write_crafted("huge_tensor_64_bytes", p);
   expect_refused(run_cli_measured("convert " + p + " " + out), "pth", p, "record 'archive/data/0' holds 64 bytes", out);
 }
 
@@ -208,9 +136,7 @@ TEST(HostileFiles, FlippedByteIsReportedWithItsRecord) {
 TEST(HostileFiles, SafetensorsShapeOverflowInForward) {
   TempDir t;
   std::string p = t / "tokens.safetensors", out = t / "o.safetensors";
-  const std::string h = R"({"tokens":{"dtype":"I64","shape":[4611686018427387904,4],"data_offsets":[0,8]}})";
-  uint64_t n = h.size();
-  std::ofstream(p, std::ios::binary) << std::string(reinterpret_cast<const char*>(&n), 8) << h << "abcdefgh";
+  write_crafted("shape_overflow", p);
   expect_refused(run_cli_measured("forward --model " + fixture("rwkv7-L2-D128-V512/model.pth") + " --tokens " + p +
                                   " --out " + out),
                  "safetensors", p, "(needs more than 2^64)", out);
@@ -218,14 +144,15 @@ TEST(HostileFiles, SafetensorsShapeOverflowInForward) {
 
 TEST(HostileFiles, VocabularyIdsNearInt32Max) {
   TempDir t;
-  for (const char* id : {"2147483647", "2000000000"}) {
-    std::string v = t / "v.txt";
-    std::ofstream(v, std::ios::trunc) << "1 'a' 1\n" << id << " 'b' 1\n";
-    expect_refused(run_cli_measured("tokenize --tokenizer " + v + " --text ab"), "tokenizer", v, "is outside [0, 16777216)");
+  const std::string v = t / "v.txt", j = t / "tok.json";
+  for (auto [name, what] : {std::pair{"id_int32_max", "token id '2147483647' is outside [0, 16777216)"},
+                            {"id_2e9", "token id '2000000000' is outside [0, 16777216)"},
+                            {"id_far_beyond", "token id 16777215 is far beyond the 2 tokens the file defines"}}) {
+    write_crafted(name, v);
+    expect_refused(run_cli_measured("tokenize --tokenizer " + v + " --text ab"), "tokenizer", v, what);
   }
-  std::string j = t / "tok.json";
-  std::ofstream(j) << R"({"model":{"type":"BPE","vocab":{"a":0},"merges":[]},"added_tokens":[{"id":-5,"content":"x"}]})";
-  expect_refused(run_cli_measured("tokenize --tokenizer " + j + " --text a"), "tokenizer", j, "");
+  write_crafted("negative_added_id", j);
+  expect_refused(run_cli_measured("tokenize --tokenizer " + j + " --text a"), "tokenizer", j, "an added token has id -5");
 }
 
 // Absurd numbers in flags: refused up front, quickly, without a signal.

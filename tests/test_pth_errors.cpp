@@ -18,27 +18,7 @@ using namespace rwkv::test;
 // One tensor `key` of `numel` elements in storage `skey` of type torch.<storage>.
 static std::string one_tensor_pickle(const std::string& key, const std::string& storage, const std::string& skey,
                                      int64_t numel) {
-  pickle::Writer w;
-  w.empty_dict();
-  w.str(key);
-  w.global("torch._utils", "_rebuild_tensor_v2");
-  w.mark();
-  w.mark();
-  w.str("storage");
-  w.global("torch", storage);
-  w.str(skey);
-  w.str("cpu");
-  w.integer(numel);
-  w.tuple_mark();
-  w.binpersid();
-  w.integer(0);
-  w.integer(numel);
-  w.tuple(1);
-  w.integer(1);
-  w.tuple(1);
-  w.rebuild_tensor_tail();
-  w.setitem();
-  return w.finish();
+  return tensor_pickle(key, storage, skey, numel, {numel}, {1});
 }
 
 TEST(PthErrors, TruncatedFile) {

@@ -13,6 +13,7 @@
 
 #include "core/tensor.h"
 #include "io/atomic_file.h"
+#include "crafted_files.h"  // write_raw_pth, tensor_pickle
 #include "io/zip.h"
 
 namespace rwkv::test {
@@ -76,16 +77,5 @@ inline void expect_bit_identical(const StateDict& a, const StateDict& b) {
   }
 }
 
-// A .pth-like zip with the given records under "archive/" (data.pkl first).
-inline void write_raw_pth(const std::string& path, const std::string& pkl,
-                          const std::vector<std::pair<std::string, std::string>>& records) {
-  AtomicFile out(path);
-  ZipWriter z(out);
-  z.add("archive/data.pkl", pkl);
-  for (auto& [name, content] : records) z.add("archive/" + name, content);
-  z.add("archive/version", "3\n");
-  z.finish();
-  out.commit();
-}
 
 }  // namespace rwkv::test

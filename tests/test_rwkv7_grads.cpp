@@ -48,12 +48,8 @@ TEST(Rwkv7Grads, FiniteDifferencesTinyModel) {
     float* w = p.find(spec.name);
     const float* gw = g.find(spec.name);
     const int64_t n = shape_numel(spec.shape);
-    // The largest analytic entry and two random ones.
-    int64_t big = 0;
-    for (int64_t i = 1; i < n; i++)
-      if (std::fabs(gw[i]) > std::fabs(gw[big])) big = i;
     std::vector<float> an, fd;
-    for (int64_t i : {big, int64_t(pick() % n), int64_t(pick() % n)}) {
+    for (int64_t i : test::fd_probe_indices(gw, n, pick, 2)) {  // the largest analytic entry and two random ones
       float orig = w[i];
       w[i] = orig + eps;
       double lp = loss();

@@ -1,6 +1,7 @@
 // test_rwkv7_tiny.h — a tiny random RWKV-7 (C = 16, two heads of 8, small LoRA ranks) for the
 // finite-difference tests: its config, random parameters (layer-norm weights near 1) and tokens.
 #pragma once
+#include <cmath>
 #include <random>
 #include <vector>
 
@@ -41,6 +42,17 @@ inline Rwkv7Params random_rwkv7_params(const ModelConfig& c, uint32_t seed) {
     if (L.ln0_w) ones(L.ln0_w);
   }
   return p;
+}
+
+// Entries of a gradient g (n values) to check by finite differences: the largest |g|, then
+// `n_random` drawn from `pick`.
+inline std::vector<int64_t> fd_probe_indices(const float* g, int64_t n, std::mt19937& pick, int n_random) {
+  int64_t big = 0;
+  for (int64_t i = 1; i < n; i++)
+    if (std::fabs(g[i]) > std::fabs(g[big])) big = i;
+  std::vector<int64_t> r{big};
+  for (int k = 0; k < n_random; k++) r.push_back(int64_t(pick() % uint64_t(n)));
+  return r;
 }
 
 // (B, T + 1) token ids below V.

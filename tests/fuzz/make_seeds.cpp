@@ -1,6 +1,7 @@
 // make_seeds.cpp — writes the fuzzers' seed corpora from the fixtures and assets, small enough to
 // mutate quickly: tensors cut to 64 elements, a binidx of five documents, vocabularies cut to a
-// few hundred entries, a state file of the RWKV-7 fixture model.
+// few hundred entries, a state file of the RWKV-7 fixture model; and, as regression inputs, every
+// hostile file of tests/crafted_files.h (OUT_DIR/<target>/crafted_<name>).
 //   make_seeds FIXTURES_DIR ASSETS_DIR OUT_DIR   (OUT_DIR/<target>/seed_*)
 #include <fmt/format.h>
 
@@ -10,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "crafted_files.h"
 #include "data/binidx.h"
 #include "engine/engine.h"
 #include "engine/state_file.h"
@@ -19,12 +21,7 @@
 namespace fs = std::filesystem;
 using namespace rwkv;
 
-static std::string slurp(const std::string& p) {
-  std::ifstream f(p, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
+using test::slurp;
 static void put(const fs::path& dir, const std::string& name, const std::string& bytes) {
   fs::create_directories(dir);
   std::ofstream(dir / name, std::ios::binary) << bytes;
@@ -142,6 +139,15 @@ int main(int argc, char** argv) {
     }
   } catch (const std::exception& e) {
     fmt::print(stderr, "make_seeds: {}\n", e.what());
+    return 1;
+  }
+  try {
+    for (const test::CraftedFile& c : test::crafted_files()) {
+      fs::create_directories(out / c.target);
+      c.write((out / c.target / (std::string("crafted_") + c.name + c.ext)).string());
+    }
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "make_seeds: crafted files: {}\n", e.what());
     return 1;
   }
   fs::remove_all(tmp);
