@@ -64,3 +64,10 @@ TEST(DocSamples, NoDocumentWithATargetIsAClearError) {
   std::string e = test::error_of([&] { document_samples(r, 0, "docs"); });
   EXPECT_NE(e.find("[train] docs: no document has 2 or more tokens"), std::string::npos) << e;
 }
+
+TEST(DocSamples, EmptyDocumentIsAClearError) {
+  test::TempDir t;
+  BinidxReader r(write_docs(t, {5, 0, 3}));
+  std::string e = test::error_of([&] { document_samples(r, 0, "docs"); });
+  EXPECT_NE(e.find("[train] docs: document 1 (at token 5) is empty"), std::string::npos) << e;
+}

@@ -180,7 +180,9 @@ TEST(TrainLoop, ErrorsBeforeAnyStep) {
   // a checkpoint of another shape
   TrainArgs s0 = a;
   s0.train_stage = 1;
-  run_training(s0, rwkv::test::toy_backend(), {0, true, nullptr});
+  rwkv::train::TrainHooks quiet;
+  quiet.max_steps = 0, quiet.quiet = true;
+  run_training(s0, rwkv::test::toy_backend(), quiet);
   TrainArgs big = a;
   big.n_embd = 128, big.dim_att = 0, big.finalize();
   big.load_model = proj + "/rwkv-init.pth";

@@ -21,7 +21,7 @@ static int run(int argc, char** argv) {
   f.add_sampler(app);
   app.add_option("--tokens", f.gen.max_tokens, "most tokens per reply")->capture_default_str();
   std::string state_in;
-  app.add_option("--state-in", state_in, "start from this state file");
+  app.add_option("--state-in,--state", state_in, "start from this state file (chat /save, forward --state_out, train --train_type state)");
   int code = 0;
   if (!cli::parse(app, argc, argv, &code)) return code;
 

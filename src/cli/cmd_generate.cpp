@@ -25,7 +25,7 @@ static int run(int argc, char** argv) {
   app.add_option("--prompt-file", prompt_file, "read the prompt from this file")->excludes(po);
   app.add_option("--tokens", f.gen.max_tokens, "number of tokens to generate")->capture_default_str();
   f.add_sampler(app);
-  app.add_option("--state-in", state_in, "start from this state file");
+  app.add_option("--state-in,--state", state_in, "start from this state file (chat /save, forward --state_out, train --train_type state)");
   app.add_option("--state-out", state_out, "save the state after generation (prompt + output)");
   int code = 0;
   if (!cli::parse(app, argc, argv, &code)) return code;

@@ -9,6 +9,8 @@
 #include "cli/cli_util.h"
 #include "cli/command.h"
 #include "core/error.h"
+#include "engine/state_file.h"
+#include "model/config.h"
 #include "train/trainer.h"
 
 using rwkv::train::TrainArgs;
@@ -81,9 +83,11 @@ static int run(int argc, char** argv) {
   app.add_option("--enable_progress_bar", a.enable_progress_bar, "accepted and ignored");
   app.add_option("--threads", a.threads, "CPU threads (0: all cores) — not in train.py")->capture_default_str();
   app.add_option("--plot", a.plot, "1: keep <proj_dir>/curves.svg current (epoch_save and exit); 0: off — not in train.py")->capture_default_str();
-  app.add_option("--train_type", a.train_type, "infctx: whole documents by BPTT over ctx_len segments — not in train.py");
-  app.add_option("--ctx_len_cutoff", a.ctx_len_cutoff, "infctx: cut documents longer than this into separate samples (0: never)")->capture_default_str();
-  app.add_option("--bptt_truncated_learning", a.bptt_truncated_learning, "infctx: 1 detaches the state between segments")->capture_default_str();
+  app.add_option("--train_type", a.train_type, "infctx: whole documents by BPTT over ctx_len segments; state: tune only the initial state of --load_model (writes rwkv-N.state) — not in train.py");
+  app.add_option("--ctx_len_cutoff", a.ctx_len_cutoff, "infctx/state: cut documents longer than this into separate samples (0: never)")->capture_default_str();
+  app.add_option("--bptt_truncated_learning", a.bptt_truncated_learning, "infctx/state: 1 detaches the state between segments")->capture_default_str();
+  app.add_option("--load_state", a.load_state, "state: the state file to start from (default: zeros)");
+  app.add_option("--tokenizer", a.tokenizer, "infctx/state with .jsonl data: world, bytes, 20b or a vocabulary file")->capture_default_str();
   int code = 0;
   if (!rwkv::cli::parse(app, argc, argv, &code)) return code;
 
@@ -94,7 +98,14 @@ static int run(int argc, char** argv) {
   if (app.count("--epoch_steps") || app.count("--epoch_count"))
     fmt::print(stderr, "note: --epoch_steps/--epoch_count are set from 40320 / bsz and magic_prime / 40320, as train.py does\n");
   a.finalize();
-  auto r = rwkv::train::run_training(a, rwkv::train::rwkv7_backend());
+  // --train_type state: state files as `chat /save` writes them, for the model the flags describe.
+  const rwkv::ModelConfig cfg = rwkv::x070_config(int(a.n_layer), int(a.n_embd), int(a.vocab_size), int(a.head_size));
+  rwkv::train::TrainHooks hooks;
+  hooks.load_state = [cfg](const std::string& path) { return rwkv::read_state_file(path, cfg, nullptr); };
+  hooks.save_state = [cfg](const std::string& path, const rwkv::StateDict& st) {
+    rwkv::save_state_file(path, cfg, st, nullptr);
+  };
+  auto r = rwkv::train::run_training(a, rwkv::train::rwkv7_backend(), hooks);
   (void)r;
   return 0;
 }

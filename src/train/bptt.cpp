@@ -64,8 +64,9 @@ BpttResult rwkv7_bptt_forward_backward(const Rwkv7Params& p, const int32_t* toke
     return len;
   };
 
-  // Start state of every segment; segment 0 starts from zeros.
+  // Start state of every segment; segment 0 starts from o.init_state (zeros without one).
   s.states.assign(size_t(nseg) * BS, 0.f);
+  if (o.init_state) std::memcpy(s.states.data(), o.init_state, BS * sizeof(float));
   auto state = [&](int k) { return s.states.data() + size_t(k) * BS; };
 
   if (o.truncated) {  // in order: each segment's forward+backward, state carried as a constant
@@ -73,6 +74,7 @@ BpttResult rwkv7_bptt_forward_backward(const Rwkv7Params& p, const int32_t* toke
       const int len = set_segment(k);
       st.in = state(k);
       st.out = k + 1 < nseg ? state(k + 1) : nullptr;
+      st.d_in = k == 0 ? o.d_init_state : nullptr;  // detached after segment 0: only its share
       st.accumulate = k > 0;
       r.loss += rwkv7_forward_backward(p, s.seg_tokens.data(), B, len, g, s.train, o.grad_cp,
                                        o.l2wrap, &st);
@@ -98,7 +100,7 @@ BpttResult rwkv7_bptt_forward_backward(const Rwkv7Params& p, const int32_t* toke
     float* d_start = s.dstate[(k + 1) % 2].data();
     st.in = state(k);
     st.d_out = k + 1 < nseg ? d_end : nullptr;
-    st.d_in = k > 0 ? d_start : nullptr;
+    st.d_in = k > 0 ? d_start : o.d_init_state;
     st.accumulate = k + 1 < nseg;
     r.loss += rwkv7_forward_backward(p, s.seg_tokens.data(), B, len, g, s.train, o.grad_cp,
                                      o.l2wrap, &st);

@@ -4,7 +4,8 @@
 // recomputing one segment from its start state and back-propagating with d(end state) from
 // the segment after it. Memory: one segment's activations + one state per segment.
 // Truncated mode detaches the state between segments (each segment's backward sees no
-// gradient from later segments; the forward still carries the state).
+// gradient from later segments; the forward still carries the state). The documents may start
+// from a given state, and the gradient of that start state is available (state tuning).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -20,6 +21,10 @@ struct BpttOptions {
   bool truncated = false;  // detach the state between segments (no gradient through it)
   bool grad_cp = false;    // per segment: keep only each layer's input, recompute in backward
   float l2wrap = 1e-4f;    // L2Wrap numerator; divided by the whole documents' B*T
+  // (B, S) state the documents start from (state tuning: the tuned initial state); null: zeros.
+  const float* init_state = nullptr;
+  // (B, S) receives d(loss)/d(init_state) (overwritten); null: not computed.
+  float* d_init_state = nullptr;
 };
 
 // Everything one BPTT step allocates, reused across steps; bytes counted for peak_bytes().

@@ -13,6 +13,9 @@ std::vector<DocSample> document_samples(const BinidxReader& data, uint64_t ctx_l
   std::vector<DocSample> out;
   for (size_t i = 0; i < data.num_docs(); i++) {
     const uint64_t off = data.doc_offset(i), len = data.doc_length(i);
+    if (len == 0)
+      fail("train", "{}: document {} (at token {}) is empty: a document needs at least one token, and two for a "
+           "target (remake the data with `rwkv make-data`)", name, i, off);
     const uint64_t piece = ctx_len_cutoff > 0 ? ctx_len_cutoff : std::max<uint64_t>(len, 1);
     for (uint64_t p = 0; p < len; p += piece) {
       const uint64_t n = std::min(piece, len - p);

@@ -21,7 +21,8 @@ struct DocSample {
 };
 
 // Every document in file order, cut into pieces of ctx_len_cutoff tokens (0: not cut); pieces
-// of fewer than 2 tokens (no target) are skipped. Throws "[train] <name>: ..." when none is left.
+// of fewer than 2 tokens (no target) are skipped. Throws "[train] <name>: ..." for an empty
+// document (0 tokens: a broken .idx) and when no sample is left.
 std::vector<DocSample> document_samples(const BinidxReader& data, uint64_t ctx_len_cutoff,
                                         const std::string& name);
 

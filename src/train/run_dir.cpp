@@ -15,12 +15,13 @@ namespace fs = std::filesystem;
 
 namespace rwkv::train {
 
-std::vector<int64_t> list_checkpoints(const std::string& proj_dir) {
+std::vector<int64_t> list_checkpoints(const std::string& proj_dir, const std::string& ext) {
   std::vector<int64_t> v;
   std::error_code ec;
   for (auto it = fs::directory_iterator(proj_dir, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
     std::string name = it->path().filename().string();
-    if (name.rfind("rwkv", 0) != 0 || name.size() < 4 + 4 || name.substr(name.size() - 4) != ".pth") continue;
+    if (name.rfind("rwkv", 0) != 0 || name.size() < 4 + ext.size() || name.substr(name.size() - ext.size()) != ext)
+      continue;
     // train.py: p.split("-")[1].split(".")[0]
     size_t dash = name.find('-');
     if (dash == std::string::npos) continue;
@@ -32,7 +33,7 @@ std::vector<int64_t> list_checkpoints(const std::string& proj_dir) {
       continue;
     }
     if (p.empty() || p.find_first_not_of("0123456789") != std::string::npos) continue;
-    if (name != "rwkv-" + p + ".pth") continue;
+    if (name != "rwkv-" + p + ext) continue;
     v.push_back(std::stoll(p));
   }
   std::sort(v.begin(), v.end());
@@ -40,8 +41,8 @@ std::vector<int64_t> list_checkpoints(const std::string& proj_dir) {
   return v;
 }
 
-std::string checkpoint_path(const std::string& proj_dir, int64_t n) {
-  return proj_dir + (n < 0 ? std::string("/rwkv-init.pth") : "/rwkv-" + std::to_string(n) + ".pth");
+std::string checkpoint_path(const std::string& proj_dir, int64_t n, const std::string& ext) {
+  return proj_dir + (n < 0 ? "/rwkv-init" + ext : "/rwkv-" + std::to_string(n) + ext);
 }
 
 void ensure_writable_dir(const std::string& proj_dir) {
@@ -60,9 +61,9 @@ void ensure_writable_dir(const std::string& proj_dir) {
   if (!ok) fail("train", "--proj_dir {}: cannot write there (disk full?)", proj_dir);
 }
 
-ResumeChoice choose_resume(const std::string& proj_dir) {
+ResumeChoice choose_resume(const std::string& proj_dir, const std::string& ext) {
   ResumeChoice c;
-  auto v = list_checkpoints(proj_dir);
+  auto v = list_checkpoints(proj_dir, ext);
   if (v.empty()) return c;
   c.found = true;
   c.newest = v.back();

@@ -17,6 +17,7 @@
 #if RWKV_TRAIN_HAVE_MODEL7
 #include "model/rwkv7_train.h"
 #include "train/bptt.h"
+#include "train/state_tuning.h"
 #endif
 #define RWKV_TRAIN_HAVE_INIT 1
 #if RWKV_TRAIN_HAVE_INIT
@@ -104,6 +105,8 @@ ModelBackend rwkv7_backend() {
   b.build = [](const StateDict& sd, const TrainArgs& a) -> std::unique_ptr<TrainModel> {
     return std::make_unique<Rwkv7Trainable>(sd, a.load_model);
   };
+  b.build_state = [](const StateDict& sd, const TrainArgs& a, const StateDict* start,
+                     const std::string& start_source) { return rwkv7_state_tuning(sd, a.load_model, start, start_source); };
 #else
   b.build = [](const StateDict&, const TrainArgs&) -> std::unique_ptr<TrainModel> {
     fail("train", "the RWKV-7 forward/backward (model/rwkv7_train.h) is not in this build yet");

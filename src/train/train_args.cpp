@@ -36,7 +36,12 @@ std::string py_str(const std::string& s) {
 
 void TrainArgs::finalize() {
   auto bad = [](const char* flag, const std::string& why) { fail("train", "--{}: {}", flag, why); };
-  if (data_type != "binidx") bad("data_type", fmt::format("'{}' is not supported; use binidx (as train.py asserts)", data_type));
+  const bool jsonl_name = data_file.size() > 6 && data_file.substr(data_file.size() - 6) == ".jsonl";
+  if (data_type == "binidx" && jsonl_name) data_type = "jsonl";  // a binidx prefix never ends in .jsonl
+  if (data_type == "jsonl" && train_type.empty())
+    bad("data_type", "jsonl is read directly only with --train_type infctx or state; run `rwkv make-data` first");
+  if (data_type != "binidx" && data_type != "jsonl")
+    bad("data_type", fmt::format("'{}' is not supported; use binidx (as train.py asserts), or jsonl with --train_type infctx/state", data_type));
   if (precision != "fp32" && precision != "tf32" && precision != "fp16" && precision != "bf16")
     bad("precision", fmt::format("'{}' is not one of fp32, tf32, fp16, bf16", precision));
   if (my_testing.find("x070") == std::string::npos)
@@ -67,12 +72,22 @@ void TrainArgs::finalize() {
   if (load_partial != 0 && load_partial != 1) bad("load_partial", "must be 0 or 1");
   if (epoch_begin < 0) bad("epoch_begin", "must be >= 0");
   if (magic_prime < 0) bad("magic_prime", "must be >= 0");
-  if (!train_type.empty() && train_type != "infctx")
-    bad("train_type", fmt::format("'{}' is not supported; use infctx (or leave it unset)", train_type));
+  if (!train_type.empty() && train_type != "infctx" && train_type != "state")
+    bad("train_type", fmt::format("'{}' is not supported; use infctx or state (or leave it unset)", train_type));
   if (ctx_len_cutoff < 0) bad("ctx_len_cutoff", "must be >= 0 (0: documents are not cut)");
   if (bptt_truncated_learning != 0 && bptt_truncated_learning != 1) bad("bptt_truncated_learning", "must be 0 or 1");
   if (train_type.empty() && (ctx_len_cutoff != 0 || bptt_truncated_learning != 0))
-    bad(ctx_len_cutoff != 0 ? "ctx_len_cutoff" : "bptt_truncated_learning", "needs --train_type infctx");
+    bad(ctx_len_cutoff != 0 ? "ctx_len_cutoff" : "bptt_truncated_learning", "needs --train_type infctx or state");
+  if (!load_state.empty() && train_type != "state") bad("load_state", "needs --train_type state");
+  if (!train_type.empty() && ctx_len % kSegmentChunk)
+    bad("ctx_len", fmt::format("{}: --train_type {} cuts documents into segments of ctx_len tokens, which the "
+                               "chunked WKV kernels take in chunks of {}: use a multiple of {} (e.g. {})",
+                               ctx_len, train_type, kSegmentChunk, kSegmentChunk,
+                               std::max(kSegmentChunk, ctx_len / kSegmentChunk * kSegmentChunk)));
+  if (train_type == "state" && load_model.empty())
+    bad("load_model", "--train_type state tunes the initial state of a trained model: name it with --load_model");
+  if (train_type == "state" && train_stage == 1)
+    bad("train_stage", "1 writes the initial weights; --train_type state trains no weights (use 0 or 3)");
 
   // each factor divides 40320 or the check below fails: bounding them first keeps the product in range
   for (auto [flag, v] : {std::pair{"micro_bsz", micro_bsz}, {"devices", devices}, {"num_nodes", num_nodes}})
@@ -139,6 +154,7 @@ std::string TrainArgs::vars_repr() const {
     kv.push_back({"train_type", py_str(train_type)});
     kv.push_back({"ctx_len_cutoff", fmt::format("{}", ctx_len_cutoff)});
     kv.push_back({"bptt_truncated_learning", fmt::format("{}", bptt_truncated_learning)});
+    if (train_type == "state") kv.push_back({"load_state", py_str(load_state)});
   }
   std::string s = "{";
   for (size_t i = 0; i < kv.size(); i++) s += fmt::format("{}'{}': {}", i ? ", " : "", kv[i].first, kv[i].second);
@@ -175,7 +191,7 @@ const std::vector<std::string>& train_flag_names() {
       "weight_decay", "grad_clip", "train_stage", "ds_bucket_mb", "head_size", "head_size_a", "head_chunk",
       "load_partial", "magic_prime", "my_testing", "kernel", "my_exit_tokens", "accelerator", "devices",
       "num_nodes", "precision", "strategy", "enable_progress_bar", "threads", "plot", "train_type",
-      "ctx_len_cutoff", "bptt_truncated_learning", "help"};
+      "ctx_len_cutoff", "bptt_truncated_learning", "load_state", "tokenizer", "help"};
   return v;
 }
 

@@ -56,10 +56,17 @@ struct TrainArgs {
   int64_t plot = 1;
   // Ours, with RWKV-infctx-trainer's names: --train_type infctx trains whole documents (the .idx
   // document boundaries; micro_bsz per step, shorter ones masked) by BPTT over segments of
-  // ctx_len tokens (train/bptt.h); no magic prime.
-  std::string train_type;               // "" (ctx_len samples by magic prime) | "infctx"
-  int64_t ctx_len_cutoff = 0;           // infctx: cut longer documents into samples of this many tokens (0: never)
-  int64_t bptt_truncated_learning = 0;  // infctx: 1 detaches the state between segments
+  // ctx_len tokens (train/bptt.h); no magic prime. --train_type state (RWKV-LM v5's "states",
+  // RWKV-PEFT's state tuning): the same documents, the --load_model weights frozen, only the
+  // initial WKV state trained (train/state_tuning.h); checkpoints are state files rwkv-N.state.
+  // Both take .jsonl data directly (tokenized with --tokenizer into <proj_dir>/data.bin/.idx).
+  std::string train_type;               // "" (ctx_len samples by magic prime) | "infctx" | "state"
+  int64_t ctx_len_cutoff = 0;           // infctx/state: cut longer documents into samples of this many tokens (0: never)
+  int64_t bptt_truncated_learning = 0;  // infctx/state: 1 detaches the state between segments
+  std::string load_state;               // state: the state file to start from (default zeros)
+  std::string tokenizer = "world";      // .jsonl data: as make-data's --tokenizer (world, bytes, 20b, a file)
+  // A document segment is a whole number of 16-token chunks (the chunked WKV kernels' unit).
+  static constexpr int64_t kSegmentChunk = 16;
 
   // Derived by finalize(), as train.py does.
   int64_t real_bsz = 0;              // num_nodes * devices * micro_bsz

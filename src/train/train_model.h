@@ -43,6 +43,11 @@ struct ModelBackend {
   std::function<StateDict(const TrainArgs&)> init;
   // Builds the trainable model from a state dict already checked against shapes().
   std::function<std::unique_ptr<TrainModel>(const StateDict&, const TrainArgs&)> build;
+  // --train_type state: the frozen model (sd, checked against shapes()) with a trainable initial
+  // state, starting from `start` (state-file tensors; null: zeros). Null: not supported.
+  std::function<std::unique_ptr<TrainModel>(const StateDict& sd, const TrainArgs&, const StateDict* start,
+                                            const std::string& start_source)>
+      build_state;
 };
 
 // RWKV-7 x070 (src/model/rwkv7_train.h). Throws "[train] ..." if the backward is not built.

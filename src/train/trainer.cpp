@@ -8,12 +8,15 @@
 #include <functional>
 #include <memory>
 
+#include <sys/resource.h>
+
 #include <fmt/format.h>
 
 #include "core/error.h"
 #include "core/progress.h"
 #include "core/threads.h"
 #include "data/binidx.h"
+#include "data/make_data.h"
 #include "io/model_file.h"
 #include "plot/svg_plot.h"
 #include "train/adamw.h"
@@ -43,6 +46,13 @@ uint16_t max_token(const BinidxReader& data) {
   return m;
 }
 
+// Peak resident memory of this process so far (MiB).
+double peak_rss_mib() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return double(ru.ru_maxrss) / 1024.0;  // KiB on Linux
+}
+
 }  // namespace
 
 TrainResult run_training(const TrainArgs& a, const ModelBackend& backend, const TrainHooks& hooks) {
@@ -56,15 +66,35 @@ TrainResult run_training(const TrainArgs& a, const ModelBackend& backend, const 
 
   // ---- data (MyDataset): size, vocab, magic prime ----
   if (args.data_file.empty()) fail("train", "--data_file is not set (the binidx prefix, without .bin/.idx)");
-  BinidxReader data(args.data_file);
+  const bool infctx = args.train_type == "infctx";
+  const bool state_mode = args.train_type == "state";  // frozen model, trainable initial state
+  if (state_mode && (!hooks.save_state || !hooks.load_state))
+    fail("train", "internal: --train_type state needs the state-file hooks");
+  std::string data_prefix = args.data_file;
+  if (args.data_type == "jsonl") {  // documents straight from a .jsonl: make-data into the run folder
+    ensure_writable_dir(args.proj_dir);
+    MakeDataOptions mo;
+    mo.input = args.data_file;
+    mo.ctx_len = args.ctx_len;
+    mo.tokenizer = args.tokenizer;
+    mo.out_prefix = args.proj_dir + "/data";
+    mo.shuffle = false;  // documents in file order, as a binidx made without shuffling
+    mo.threads = int(args.threads);
+    mo.progress = !hooks.quiet;
+    say(fmt::format("Tokenizing {} ({} tokenizer) into {}.bin/.idx\n", args.data_file, args.tokenizer, mo.out_prefix));
+    data_prefix = make_data(mo, nullptr).prefix;
+  }
+  BinidxReader data(data_prefix);
   uint64_t n_tok = data.num_tokens();
   say(fmt::format("Current vocab size = {} (make sure it's correct)\nData has {} tokens.\n", args.vocab_size, n_tok));
-  // --train_type infctx: whole documents as samples (no magic prime), BPTT over ctx_len segments.
-  const bool infctx = args.train_type == "infctx";
+  // --train_type infctx / state: whole documents as samples (no magic prime), BPTT over ctx_len
+  // segments.
+  const bool doc_mode = infctx || state_mode;
   std::vector<DocSample> doc_samples;
-  if (infctx) {
+  if (doc_mode) {
     doc_samples = document_samples(data, uint64_t(args.ctx_len_cutoff), args.data_file);
-    say(fmt::format("infctx: {} samples (documents{}), segments of {} tokens, {} BPTT\n", doc_samples.size(),
+    say(fmt::format("{}: {} samples (documents{}), segments of {} tokens, {} BPTT\n", args.train_type,
+                    doc_samples.size(),
                     args.ctx_len_cutoff > 0 ? fmt::format(" cut at {} tokens", args.ctx_len_cutoff) : "", args.ctx_len,
                     args.bptt_truncated_learning ? "truncated" : "full"));
   } else {
@@ -78,8 +108,37 @@ TrainResult run_training(const TrainArgs& a, const ModelBackend& backend, const 
 
   // ---- run folder and the checkpoint to start from (train.py) ----
   ensure_writable_dir(args.proj_dir);
+  NamedShapes expected = backend.shapes(args);
+  StateDict sd;
+  std::unique_ptr<TrainModel> model;
+  if (state_mode) {
+    // The weights come from --load_model and stay as they are; the state starts from the newest
+    // rwkv-N.state of the run folder (stage >= 2), else --load_state, else zeros.
+    if (!backend.build_state) fail("train", "--train_type state is not supported for {} models", backend.name);
+    std::string start_path = args.load_state;
+    if (args.train_stage >= 2) {
+      ResumeChoice sc = choose_resume(args.proj_dir, ".state");
+      if (sc.found && sc.newest >= 0) {
+        start_path = checkpoint_path(args.proj_dir, sc.newest, ".state");
+        args.epoch_begin = sc.newest + 1;
+        if (args.warmup_steps < 0) args.warmup_steps = 10;
+      }
+    }
+    say(args.banner());
+    say(args.vars_repr() + "\n\n");
+    say(fmt::format("########## Loading {} (frozen) ##########\n", args.load_model));
+    std::string why;
+    if (!try_load_checkpoint(args.load_model, sd, why)) fail("train", "cannot load {}", why);
+    check_state_dict(sd, expected, args.load_model, false, [&] { return backend.init(args); });
+    StateDict start;
+    if (!start_path.empty()) {
+      say(fmt::format("Initial state from {}\n", start_path));
+      start = hooks.load_state(start_path);
+    }
+    model = backend.build_state(sd, args, start_path.empty() ? nullptr : &start, start_path);
+  }
   ResumeChoice rc;
-  if (args.train_stage >= 2) {
+  if (!state_mode && args.train_stage >= 2) {
     rc = choose_resume(args.proj_dir);
     if (rc.found) {
       args.my_pile_prev_p = rc.prev;
@@ -91,11 +150,10 @@ TrainResult run_training(const TrainArgs& a, const ModelBackend& backend, const 
            args.train_stage, args.proj_dir, args.load_model, args.load_model.empty() ? "is not set" : "does not exist");
     }
   }
+  if (!state_mode) {
   say(args.banner());
   say(args.vars_repr() + "\n\n");
 
-  NamedShapes expected = backend.shapes(args);
-  StateDict sd;
   if (args.load_model.empty() || args.train_stage == 1) {
     std::string init_path = args.proj_dir + "/rwkv-init.pth";
     StateDict init = backend.init(args);
@@ -137,7 +195,8 @@ TrainResult run_training(const TrainArgs& a, const ModelBackend& backend, const 
       fail("train", "the newest checkpoint is corrupt ({}) and so is the one before it ({})", why, why2);
   }
   check_state_dict(sd, expected, args.load_model, args.load_partial == 1, [&] { return backend.init(args); });
-  std::unique_ptr<TrainModel> model = backend.build(sd, args);
+  model = backend.build(sd, args);
+  }  // !state_mode
   sd = StateDict{};  // the model holds its own fp32 copy
   res.loaded = args.load_model;
   res.epoch_begin = args.epoch_begin;
@@ -156,7 +215,7 @@ TrainResult run_training(const TrainArgs& a, const ModelBackend& backend, const 
   sched.lr_init = args.lr_init, sched.lr_final = args.lr_final, sched.warmup_steps = args.warmup_steps;
   sched.my_exit_tokens = args.my_exit_tokens;
   sched.tokens_per_step = args.ctx_len * args.real_bsz;
-  if (infctx) {  // the schedule counts steps of the mean sample's targets
+  if (doc_mode) {  // the schedule counts steps of the mean sample's targets
     uint64_t targets = 0;
     for (const DocSample& d : doc_samples) targets += d.length - 1;
     sched.tokens_per_step = std::max<int64_t>(1, int64_t(targets / doc_samples.size()) * args.real_bsz);
@@ -181,6 +240,19 @@ TrainResult run_training(const TrainArgs& a, const ModelBackend& backend, const 
   } curves_at_exit{refresh_curves};
   say(fmt::format("### Preparing for training (loaded {}). Please wait...\n", args.load_model));
 
+  // Checkpoints: rwkv-N.pth / rwkv-final.pth of the weights, or rwkv-N.state / rwkv-final.state
+  // (state files) of the tuned state. n < 0: final.
+  auto save = [&](int64_t n) {
+    const std::string ext = state_mode ? ".state" : ".pth";
+    const std::string path = n < 0 ? args.proj_dir + "/rwkv-final" + ext : checkpoint_path(args.proj_dir, n, ext);
+    if (state_mode)
+      hooks.save_state(path, model->to_state_dict(DType::F32));
+    else
+      save_checkpoint(path, model->to_state_dict(save_dtype(args)));
+    return path;
+  };
+  auto memory_line = [&] { return fmt::format("peak memory (RSS) {:.1f} MiB", peak_rss_mib()); };
+
   const int64_t first_real = args.epoch_begin * args.epoch_steps;
   const int64_t exit_step = (args.my_exit_tokens + tokens_per_step - 1) / tokens_per_step;
   int64_t run_steps = std::max<int64_t>(0, exit_step - first_real);
@@ -200,14 +272,13 @@ TrainResult run_training(const TrainArgs& a, const ModelBackend& backend, const 
       const int64_t real_step = global_step + first_real;
       LrPoint lp = sched.at(global_step, real_step);
       if (lp.exit) {
-        std::string fin = args.proj_dir + "/rwkv-final.pth";
-        save_checkpoint(fin, model->to_state_dict(save_dtype(args)));
-        if (prog) prog->finish(fmt::format("reached my_exit_tokens {}: saved {}", args.my_exit_tokens, fin));
+        std::string fin = save(-1);
+        if (prog) prog->finish(fmt::format("reached my_exit_tokens {}: saved {}; {}", args.my_exit_tokens, fin, memory_line()));
         res.reached_exit = true;
         return res;
       }
       if (hooks.max_steps >= 0 && global_step >= hooks.max_steps) {
-        if (prog) prog->finish();
+        if (prog) prog->finish(memory_line());
         return res;
       }
       if (global_step == 0) {
@@ -217,7 +288,8 @@ TrainResult run_training(const TrainArgs& a, const ModelBackend& backend, const 
       float loss = 0;
       int64_t step_tokens = tokens_per_step;
       uint64_t first_offset = 0;
-      if (infctx) {  // real_bsz whole documents (ranks simulated in one batch), in file order
+      int segments = 0;
+      if (doc_mode) {  // real_bsz whole documents (ranks simulated in one batch), in file order
         const uint64_t first = uint64_t(real_step) * uint64_t(args.real_bsz) % doc_samples.size();
         make_doc_batch(data, doc_samples, first, int(args.real_bsz), doc_batch);
         loss = model->forward_backward_docs(doc_batch.tokens.data(), doc_batch.B, doc_batch.T,
@@ -225,6 +297,7 @@ TrainResult run_training(const TrainArgs& a, const ModelBackend& backend, const 
                                             args.bptt_truncated_learning == 1, args.grad_cp == 1);
         step_tokens = 0;
         for (int32_t n : doc_batch.lengths) step_tokens += n;
+        segments = int((doc_batch.T + args.ctx_len - 1) / args.ctx_len);
         first_offset = doc_samples[first].offset;
       } else {
         make_batch(data, uint64_t(args.magic_prime), uint64_t(args.ctx_len), uint64_t(real_epoch), uint64_t(s),
@@ -248,17 +321,19 @@ TrainResult run_training(const TrainArgs& a, const ModelBackend& backend, const 
       if (hooks.on_step) hooks.on_step({global_step, real_step, real_epoch, loss, lp.lr, gn, first_offset});
       if (prog)
         prog->update(double((global_step + 1) * tokens_per_step),
-                     fmt::format("step {} loss {:.4f} (avg {:.4f}) lr {:.3e} |g| {:.3g}", real_step, loss,
-                                 loss_sum / loss_count, lp.lr, gn));
-      if (args.magic_prime > 0 && real_step == args.magic_prime / args.real_bsz - 1)
-        save_checkpoint(args.proj_dir + "/rwkv-final.pth", model->to_state_dict(save_dtype(args)));
+                     fmt::format("step {} loss {:.4f} (avg {:.4f}) lr {:.3e} |g| {:.3g}{}", real_step, loss,
+                                 loss_sum / loss_count, lp.lr, gn,
+                                 doc_mode ? fmt::format(" | {} docs, {} tokens, {} segments", doc_batch.B,
+                                                        step_tokens, segments)
+                                          : std::string()));
+      if (args.magic_prime > 0 && real_step == args.magic_prime / args.real_bsz - 1) save(-1);
       global_step++;
       res.steps_run = global_step;
     }
     // on_train_epoch_end
     if ((args.epoch_save > 0 && cur_epoch % args.epoch_save == 0) || cur_epoch == args.epoch_count - 1)
     {
-      save_checkpoint(checkpoint_path(args.proj_dir, real_epoch), model->to_state_dict(save_dtype(args)));
+      save(real_epoch);
       refresh_curves();
     }
     logs.epoch_line(real_epoch, loss_count ? loss_sum / loss_count : 0.0, last_lr, cur_epoch);

@@ -23,6 +23,10 @@ struct TrainHooks {
   int64_t max_steps = -1;                    // stop after this many steps of this run (tests, benches)
   bool quiet = false;                        // no banner / progress on stdout/stderr
   std::function<void(const StepInfo&)> on_step;
+  // --train_type state: state files (engine/state_file.h, checked against the model the flags
+  // describe) are read and written by the caller, which knows the inference side's format.
+  std::function<StateDict(const std::string& path)> load_state;
+  std::function<void(const std::string& path, const StateDict& st)> save_state;
 };
 
 struct TrainResult {
