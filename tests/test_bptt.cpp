@@ -219,3 +219,56 @@ TEST(Rwkv7Bptt, BadCtxLenIsAClearError) {
   std::string e = test::error_of([&] { rwkv7_bptt_forward_backward(p, tok.data(), 1, 8, g, bs, o); });
   EXPECT_NE(e.find("[train] ctx_len"), std::string::npos) << e;
 }
+
+// State tuning's gradient: documents starting from a given state, d(start state) of full BPTT
+// over 4 segments equals that of one pass over the whole document; in truncated mode it is
+// the first segment's alone (the state is detached after it).
+TEST(Rwkv7Bptt, StartStateAndItsGradient) {
+  Rwkv7Params p = fixture_params();
+  const int B = 2, T = 64, ctx = 16;
+  const int64_t S = rwkv7_state_floats(p.cfg);
+  auto tok = random_tokens(B, T, p.cfg.vocab_size, 97);
+  std::mt19937 g(98);
+  std::normal_distribution<float> nd(0.f, 0.5f);
+  std::vector<float> init(size_t(B) * S);
+  for (auto& x : init) x = nd(g);
+  // Reference: one pass over the whole document from `init`.
+  std::vector<float> d_whole(init.size());
+  Rwkv7Params gw;
+  Rwkv7TrainScratch ws;
+  Rwkv7TrainState st;
+  st.in = init.data();
+  st.d_in = d_whole.data();
+  const float lw = rwkv7_forward_backward(p, tok.data(), B, T, gw, ws, false, 1e-4f, &st);
+  std::vector<float> d_seg(init.size(), 9.f);
+  Rwkv7Params gs;
+  BpttScratch bs;
+  BpttOptions o;
+  o.ctx_len = ctx;
+  o.init_state = init.data();
+  o.d_init_state = d_seg.data();
+  BpttResult r = rwkv7_bptt_forward_backward(p, tok.data(), B, T, gs, bs, o);
+  EXPECT_EQ(r.segments, 4);
+  EXPECT_NEAR(r.loss, lw, 1e-6 * std::fabs(lw));
+  const double err = test::rel_norm_err(d_seg, d_whole);
+  std::printf("[ bptt ] d(start state), 4 segments vs whole: relative error (norm) %.3g\n", err);
+  EXPECT_LE(err, test::tol::bptt_vs_whole.rel);
+  expect_grads_match(gs, gw, test::tol::bptt_vs_whole, "from a start state, full BPTT vs whole");
+  // Truncated: d(start state) of the first segment alone (its loss as part of the whole mean).
+  std::vector<int32_t> first;
+  for (int b = 0; b < B; b++)
+    first.insert(first.end(), tok.begin() + b * (T + 1), tok.begin() + b * (T + 1) + ctx + 1);
+  std::vector<float> d_first(init.size());
+  Rwkv7TrainState s1;
+  s1.in = init.data();
+  s1.d_in = d_first.data();
+  s1.denom = double(B) * T;
+  Rwkv7Params g1;
+  rwkv7_forward_backward(p, first.data(), B, ctx, g1, ws, false, 1e-4f, &s1);
+  o.truncated = true;
+  rwkv7_bptt_forward_backward(p, tok.data(), B, T, gs, bs, o);
+  const double err_t = test::rel_norm_err(d_seg, d_first);
+  std::printf("[ bptt ] truncated d(start state) vs the first segment alone: %.3g\n", err_t);
+  EXPECT_LE(err_t, test::tol::bptt_vs_whole.rel);
+  EXPECT_GT(test::rel_norm_err(d_whole, d_first), 1e-3);  // the later segments do matter in full BPTT
+}

@@ -37,7 +37,7 @@ std::string py_str(const std::string& s) {
 void TrainArgs::finalize() {
   auto bad = [](const char* flag, const std::string& why) { fail("train", "--{}: {}", flag, why); };
   const bool jsonl_name = data_file.size() > 6 && data_file.substr(data_file.size() - 6) == ".jsonl";
-  if (data_type == "binidx" && jsonl_name) data_type = "jsonl";  // a binidx prefix never ends in .jsonl
+  if ((data_type == "binidx" || data_type == "utf-8") && jsonl_name) data_type = "jsonl";  // a binidx prefix never ends in .jsonl
   if (data_type == "jsonl" && train_type.empty())
     bad("data_type", "jsonl is read directly only with --train_type infctx or state; run `rwkv make-data` first");
   if (data_type != "binidx" && data_type != "jsonl")

@@ -136,6 +136,8 @@ TrainResult run_training(const TrainArgs& a, const ModelBackend& backend, const 
       start = hooks.load_state(start_path);
     }
     model = backend.build_state(sd, args, start_path.empty() ? nullptr : &start, start_path);
+    res.loaded = start_path;
+    res.epoch_begin = args.epoch_begin;
   }
   ResumeChoice rc;
   if (!state_mode && args.train_stage >= 2) {
@@ -196,10 +198,10 @@ TrainResult run_training(const TrainArgs& a, const ModelBackend& backend, const 
   }
   check_state_dict(sd, expected, args.load_model, args.load_partial == 1, [&] { return backend.init(args); });
   model = backend.build(sd, args);
-  }  // !state_mode
-  sd = StateDict{};  // the model holds its own fp32 copy
   res.loaded = args.load_model;
   res.epoch_begin = args.epoch_begin;
+  }  // !state_mode
+  sd = StateDict{};  // the model holds its own fp32 copy
   if (!hooks.quiet)
     for (auto& s : model->slots()) {
       std::string d[4];
