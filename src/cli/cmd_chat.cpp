@@ -43,9 +43,10 @@ static int run(int argc, char** argv) {
     std::string cmd = chat_clean_message(line);
     try {
       if (cmd == "/quit" || cmd == "/exit") break;
-      if (cmd == "/reset") {
+      if (cmd == "/reset") {  // back to the start: the --state file when one was given
         s.reset();
-        fmt::print("[state reset]\n\n");
+        if (!state_in.empty()) s.load(state_in);
+        fmt::print("[state reset{}]\n\n", state_in.empty() ? "" : " to " + state_in);
         continue;
       }
       if (cmd.rfind("/save ", 0) == 0 || cmd.rfind("/load ", 0) == 0) {

@@ -325,8 +325,8 @@ TrainResult run_training(const TrainArgs& a, const ModelBackend& backend, const 
         prog->update(double((global_step + 1) * tokens_per_step),
                      fmt::format("step {} loss {:.4f} (avg {:.4f}) lr {:.3e} |g| {:.3g}{}", real_step, loss,
                                  loss_sum / loss_count, lp.lr, gn,
-                                 doc_mode ? fmt::format(" | {} docs, {} tokens, {} segments", doc_batch.B,
-                                                        step_tokens, segments)
+                                 doc_mode ? fmt::format(" | {} docs, {} tokens, {} segment{}", doc_batch.B,
+                                                        step_tokens, segments, segments == 1 ? "" : "s")
                                           : std::string()));
       if (args.magic_prime > 0 && real_step == args.magic_prime / args.real_bsz - 1) save(-1);
       global_step++;
