@@ -41,7 +41,7 @@ void wkv6_decay_backward(float* dlora, float* dtime_decay, const float* dw, cons
 void wkv6_train_forward(float* y, float* s_ckpt, const float* r, const float* k, const float* v,
                         const float* w, const float* u, int B, int T, int H, int N) {
   const int64_t A = int64_t(H) * N, NN = int64_t(N) * N, nch = wkv6_num_chunks(T);
-#pragma omp parallel for schedule(dynamic)
+#pragma omp parallel for schedule(dynamic) if (int64_t(B) * T * A * N > 65536)
   for (int bh = 0; bh < B * H; bh++) {
     const int b = bh / H, h = bh % H;
     std::vector<float> S(size_t(NN), 0.f);
@@ -77,7 +77,7 @@ void wkv6_backward(float* dr, float* dk, float* dv, float* dw, float* du, const 
                    const float* s_ckpt, int B, int T, int H, int N) {
   const int64_t A = int64_t(H) * N, NN = int64_t(N) * N, nch = wkv6_num_chunks(T);
   std::vector<float> du_part(size_t(B) * A, 0.f);  // per (b, h): summed over b afterwards
-#pragma omp parallel for schedule(dynamic)
+#pragma omp parallel for schedule(dynamic) if (int64_t(B) * T * A * N > 65536)
   for (int bh = 0; bh < B * H; bh++) {
     const int b = bh / H, h = bh % H;
     const float* uh = u + int64_t(h) * N;
