@@ -72,7 +72,7 @@ static int run(int argc, char** argv) {
   app.add_option("--head_chunk", a.head_chunk, "accepted and ignored");
   app.add_option("--load_partial", a.load_partial, "1: tensors missing from --load_model come from the init")->capture_default_str();
   app.add_option("--magic_prime", a.magic_prime, "largest prime 3n+2 below data_tokens/ctx_len - 1")->capture_default_str();
-  app.add_option("--my_testing", a.my_testing)->capture_default_str();
+  app.add_option("--my_testing", a.my_testing, "x070 (RWKV-7), x060 (RWKV-6) or x052 (RWKV-5.2); RWKV-v5/train.py defaults to x052")->capture_default_str();
   app.add_option("--kernel", a.kernel, "accepted and ignored");
   app.add_option("--my_exit_tokens", a.my_exit_tokens, "tokens of the cosine schedule; stop with rwkv-final.pth there")->capture_default_str();
   app.add_option("--accelerator", a.accelerator, "cpu (gpu runs the CPU path until the CUDA trainer lands)")->capture_default_str();
@@ -88,6 +88,15 @@ static int run(int argc, char** argv) {
   app.add_option("--bptt_truncated_learning", a.bptt_truncated_learning, "infctx/state: 1 detaches the state between segments")->capture_default_str();
   app.add_option("--load_state", a.load_state, "state: the state file to start from (default: zeros)");
   app.add_option("--tokenizer", a.tokenizer, "infctx/state with .jsonl data: world, bytes, 20b or a vocabulary file")->capture_default_str();
+  // RWKV-LM RWKV-v5/train.py's flags (--my_testing x052 / x060).
+  app.add_option("--head_size_divisor", a.head_size_divisor, "x052/x060: ln_x divisor")->capture_default_str();
+  app.add_option("--layerwise_lr", a.layerwise_lr, "1: time_decay at 2x lr (x052/x060); 0: all 1x")->capture_default_str();
+  app.add_option("--weight_decay_final", a.weight_decay_final, "> 0: decay weight_decay -> this over the run")->capture_default_str();
+  app.add_option("--my_pile_stage", a.my_pile_stage, "RWKV-v5 name of the stage: 1 init, 3 train")->capture_default_str();
+  app.add_option("--dropout", a.dropout, "only 0 (refused otherwise)")->capture_default_str();
+  app.add_option("--pre_ffn", a.pre_ffn, "only 0")->capture_default_str();
+  app.add_option("--head_qk", a.head_qk, "only 0")->capture_default_str();
+  app.add_option("--my_pile_edecay", a.my_pile_edecay, "only 0")->capture_default_str();
   int code = 0;
   if (!rwkv::cli::parse(app, argc, argv, &code)) return code;
 
@@ -105,7 +114,7 @@ static int run(int argc, char** argv) {
   hooks.save_state = [cfg](const std::string& path, const rwkv::StateDict& st) {
     rwkv::save_state_file(path, cfg, st, nullptr);
   };
-  auto r = rwkv::train::run_training(a, rwkv::train::rwkv7_backend(), hooks);
+  auto r = rwkv::train::run_training(a, rwkv::train::backend_for(a), hooks);
   (void)r;
   return 0;
 }

@@ -30,4 +30,10 @@ void orthogonal_fill(double* out, int64_t rows, int64_t cols, double gain, uint6
 StateDict x070_init(const ModelConfig& cfg, uint64_t seed, DType dtype,
                     const std::function<void(const std::string&, const Shape&, const InitRule&)>& on_param = {});
 
+// RWKV-5.2 (x052) / RWKV-6 (x060) as RWKV-LM RWKV-v5 train.py --my_pile_stage 1 initialises
+// them (model/init56.cpp; cfg from rwkv56_config): same conventions as x070_init.
+InitRule rwkv56_init_rule(const std::string& name, const Shape& shape, const ModelConfig& cfg);
+StateDict rwkv56_init(const ModelConfig& cfg, uint64_t seed, DType dtype,
+                      const std::function<void(const std::string&, const Shape&, const InitRule&)>& on_param = {});
+
 }  // namespace rwkv

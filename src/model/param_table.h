@@ -11,7 +11,8 @@
 namespace rwkv {
 
 // The official optimizer groups (RWKV-LM train.py): weight decay only on >= 2-D ".weight"
-// matrices; RWKV-7 "att.w0" at 2x the learning rate; everything else plain.
+// matrices; RWKV-7 "att.w0" and RWKV-5.2/6 "att.time_decay" at 2x the learning rate (but not
+// the x060 time_decay_w1/_w2); everything else plain.
 enum class ParamGroup { Plain, Decay, Lr2x };
 
 struct ParamSpec {

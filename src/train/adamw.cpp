@@ -21,7 +21,9 @@ AdamW::AdamW(std::vector<ParamSlot> slots, size_t total, AdamWConfig cfg)
     : slots_(std::move(slots)), cfg_(cfg), m_(total, 0.f), v_(total, 0.f) {
   for (auto& s : slots_) {
     RWKV_CHECK(s.offset + s.numel <= total, "slot {} out of range", s.name);
-    groups_.push_back(param_group(s.name, s.shape, cfg_.weight_decay));
+    ParamGroup g = param_group(s.name, s.shape, cfg_.weight_decay);
+    if (!cfg_.layerwise_lr && g == ParamGroup::Lr2x) g = ParamGroup::Lr1x;
+    groups_.push_back(g);
   }
 }
 

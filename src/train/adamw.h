@@ -25,6 +25,7 @@ ParamGroup param_group(const std::string& name, const Shape& shape, double weigh
 
 struct AdamWConfig {
   double beta1 = 0.9, beta2 = 0.99, eps = 1e-18, weight_decay = 0;
+  bool layerwise_lr = true;  // RWKV-v5 --layerwise_lr 0: the 2x group runs at 1x
 };
 
 class AdamW {
@@ -35,6 +36,8 @@ class AdamW {
   //   p -= lr_group * (u + wd_group * p)
   void step(float* params, const float* grads, double lr);
   int64_t steps() const { return t_; }
+  // RWKV-v5 --weight_decay_final: the decay group's rate for the next steps.
+  void set_weight_decay(double wd) { cfg_.weight_decay = wd; }
   const std::vector<ParamSlot>& slots() const { return slots_; }
   const std::vector<ParamGroup>& groups() const { return groups_; }
   // m and v (for tests and future optimizer-state checkpoints).

@@ -44,8 +44,22 @@ void TrainArgs::finalize() {
     bad("data_type", fmt::format("'{}' is not supported; use binidx (as train.py asserts), or jsonl with --train_type infctx/state", data_type));
   if (precision != "fp32" && precision != "tf32" && precision != "fp16" && precision != "bf16")
     bad("precision", fmt::format("'{}' is not one of fp32, tf32, fp16, bf16", precision));
-  if (my_testing.find("x070") == std::string::npos)
-    bad("my_testing", fmt::format("'{}': only RWKV-7 (x070) is trained here", my_testing));
+  const bool v56 = my_testing.find("x052") != std::string::npos || my_testing.find("x060") != std::string::npos;
+  if (my_testing.find("x070") == std::string::npos && !v56)
+    bad("my_testing", fmt::format("'{}': x052 (RWKV-5.2), x060 (RWKV-6) or x070 (RWKV-7)", my_testing));
+  if (dropout != 0) bad("dropout", fmt::format("{}: dropout is not supported (only 0, as the official demos)", dropout));
+  if (pre_ffn != 0) bad("pre_ffn", "only 0 is supported (an RWKV-4 option)");
+  if (head_qk != 0) bad("head_qk", "only 0 is supported (an RWKV-4 option)");
+  if (my_pile_edecay != 0) bad("my_pile_edecay", "only 0 is supported");
+  if (layerwise_lr != 0 && layerwise_lr != 1) bad("layerwise_lr", "must be 0 or 1");
+  if (head_size_divisor <= 0) bad("head_size_divisor", "must be > 0");
+  if (my_pile_stage != 0) {  // RWKV-v5's name for the stage: 1 init, 3 train
+    if (my_pile_stage != 1 && my_pile_stage != 3)
+      bad("my_pile_stage", fmt::format("{}: only 1 (write rwkv-init.pth) and 3 (train) are supported", my_pile_stage));
+    train_stage = my_pile_stage;
+  }
+  if (weight_decay_final > 0 && weight_decay <= 0)
+    bad("weight_decay_final", "needs --weight_decay > 0 (the decay goes from weight_decay to weight_decay_final)");
   if (ctx_len <= 0) bad("ctx_len", "must be > 0");
   if (micro_bsz <= 0) bad("micro_bsz", "must be > 0");
   if (devices <= 0) bad("devices", "must be > 0");
@@ -53,12 +67,15 @@ void TrainArgs::finalize() {
   if (n_layer <= 0) bad("n_layer", "must be > 0");
   if (n_embd <= 0 || n_embd % 32) bad("n_embd", fmt::format("{} must be a positive multiple of 32", n_embd));
   if (dim_att <= 0) dim_att = n_embd;
-  if (dim_ffn <= 0) dim_ffn = int64_t(std::floor(double(n_embd) * 3.5 / 32) * 32);
+  if (dim_ffn <= 0)
+    dim_ffn = v56 && my_testing.find("-f4") != std::string::npos ? 4 * n_embd
+                                                                  : int64_t(std::floor(double(n_embd) * 3.5 / 32) * 32);
   if (dim_att % 32) bad("dim_att", fmt::format("{} must be a multiple of 32", dim_att));
   if (dim_ffn % 32) bad("dim_ffn", fmt::format("{} must be a multiple of 32", dim_ffn));
-  if (head_size != 64) bad("head_size", fmt::format("{}: the RWKV-7 kernels use head size 64", head_size));
+  if (!v56 && head_size != 64) bad("head_size", fmt::format("{}: the RWKV-7 kernels use head size 64", head_size));
+  if (head_size <= 0) bad("head_size", "must be > 0");
   if (dim_att % head_size) bad("dim_att", fmt::format("{} is not a multiple of --head_size {}", dim_att, head_size));
-  if (dim_att != n_embd) bad("dim_att", fmt::format("{} != --n_embd {}: RWKV-7 uses dim_att = n_embd", dim_att, n_embd));
+  if (!v56 && dim_att != n_embd) bad("dim_att", fmt::format("{} != --n_embd {}: RWKV-7 uses dim_att = n_embd", dim_att, n_embd));
   if (beta1 < 0 || beta1 >= 1) bad("beta1", "must be in [0, 1)");
   if (beta2 < 0 || beta2 >= 1) bad("beta2", "must be in [0, 1)");
   if (adam_eps < 0) bad("adam_eps", "must be >= 0");
@@ -150,6 +167,13 @@ std::string TrainArgs::vars_repr() const {
       {"threads", fmt::format("{}", threads)}, {"plot", fmt::format("{}", plot)},
   };
   if (my_pile_prev_p != -2) kv.push_back({"my_pile_prev_p", fmt::format("{}", my_pile_prev_p)});
+  if (my_testing.find("x070") == std::string::npos) {  // RWKV-v5 train.py's extra flags
+    kv.push_back({"head_size_divisor", fmt::format("{}", head_size_divisor)});
+    kv.push_back({"layerwise_lr", fmt::format("{}", layerwise_lr)});
+    kv.push_back({"weight_decay_final", py_float(weight_decay_final)});
+    kv.push_back({"my_pile_stage", fmt::format("{}", my_pile_stage)});
+    kv.push_back({"dropout", py_float(dropout)});
+  }
   if (!train_type.empty()) {  // a normal run's dict stays train.py's
     kv.push_back({"train_type", py_str(train_type)});
     kv.push_back({"ctx_len_cutoff", fmt::format("{}", ctx_len_cutoff)});
@@ -169,7 +193,7 @@ std::string TrainArgs::banner() const {
   int64_t samples = epoch_steps * real_bsz;
   return fmt::format(
       "\n############################################################################\n#\n"
-      "# RWKV-7 {} on {}x{} {}, bsz {}x{}x{}={}, {} {}\n#\n"
+      "# RWKV-{} {} on {}x{} {}, bsz {}x{}x{}={}, {} {}\n#\n"
       "# Data = {} ({}), ProjDir = {}\n#\n"
       "# Epoch = {} to {} (will continue afterwards), save every {} epoch\n#\n"
       "# Each \"epoch\" = {} steps, {} samples, {} tokens\n#\n"
@@ -177,6 +201,7 @@ std::string TrainArgs::banner() const {
       "# Adam = lr {} to {}, warmup {} steps, beta ({}, {}), eps {}\n#\n"
       "# Compute: CPU fp32 (the reference path), checkpoints saved as {}\n#\n"
       "############################################################################\n",
+      my_testing.find("x060") != std::string::npos ? "6" : my_testing.find("x052") != std::string::npos ? "5.2" : "7",
       P, num_nodes, devices, A, num_nodes, devices, micro_bsz, real_bsz, strategy, grad_cp > 0 ? "with grad_cp" : "",
       data_file, data_type, proj_dir, epoch_begin, epoch_begin + epoch_count - 1, epoch_save, epoch_steps, samples,
       samples * ctx_len, n_layer, n_embd, ctx_len, py_float(lr_init), py_float(lr_final), warmup_steps,
@@ -191,7 +216,8 @@ const std::vector<std::string>& train_flag_names() {
       "weight_decay", "grad_clip", "train_stage", "ds_bucket_mb", "head_size", "head_size_a", "head_chunk",
       "load_partial", "magic_prime", "my_testing", "kernel", "my_exit_tokens", "accelerator", "devices",
       "num_nodes", "precision", "strategy", "enable_progress_bar", "threads", "plot", "train_type",
-      "ctx_len_cutoff", "bptt_truncated_learning", "load_state", "tokenizer", "help"};
+      "ctx_len_cutoff", "bptt_truncated_learning", "load_state", "tokenizer", "head_size_divisor", "layerwise_lr", "weight_decay_final",
+      "my_pile_stage", "dropout", "pre_ffn", "head_qk", "my_pile_edecay", "help"};
   return v;
 }
 

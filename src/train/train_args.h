@@ -68,6 +68,16 @@ struct TrainArgs {
   // A document segment is a whole number of 16-token chunks (the chunked WKV kernels' unit).
   static constexpr int64_t kSegmentChunk = 16;
 
+  // RWKV-LM RWKV-v5/train.py's flags for --my_testing x052 / x060 (same names and defaults).
+  // Note: RWKV-v5's default --my_testing is x052; ours stays x070 (RWKV-v7's).
+  int64_t head_size_divisor = 8;     // x052: ln_x(y / divisor); x060: ln_x eps 1e-5 * divisor^2
+  int64_t layerwise_lr = 1;          // 0: time_decay at 1x like everything undecayed
+  double weight_decay_final = -1;    // > 0: decay goes weight_decay -> this, exponentially over progress
+  int64_t my_pile_stage = 0;         // 1: write rwkv-init.pth (= --train_stage 1); 3: train (= --train_stage 3)
+  double dropout = 0;                // only 0 (the official demos); non-zero is refused
+  int64_t pre_ffn = 0, head_qk = 0;  // only 0 (RWKV-4 options)
+  double my_pile_edecay = 0;         // only 0
+
   // Derived by finalize(), as train.py does.
   int64_t real_bsz = 0;              // num_nodes * devices * micro_bsz
   std::string my_timestamp;          // "%Y-%m-%d-%H-%M-%S"

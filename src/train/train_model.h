@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/tensor.h"
+#include "model/config.h"
 #include "train/adamw.h"
 
 namespace rwkv::train {
@@ -52,6 +53,11 @@ struct ModelBackend {
 
 // RWKV-7 x070 (src/model/rwkv7_train.h). Throws "[train] ..." if the backward is not built.
 ModelBackend rwkv7_backend();
+
+// RWKV-5.2 / RWKV-6 (arch RWKV5_2 or RWKV6; train/rwkv56_backend.cpp).
+ModelBackend rwkv56_backend(Arch arch);
+// The backend --my_testing names: x060, x052, else x070.
+ModelBackend backend_for(const TrainArgs& a);
 
 // Checks sd against the expected names/shapes; a tensor whose shape differs only by size-1
 // dims is accepted. Errors name the file, the key, both shapes and the flags behind them.

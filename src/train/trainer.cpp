@@ -212,6 +212,7 @@ TrainResult run_training(const TrainArgs& a, const ModelBackend& backend, const 
   // ---- optimizer and schedule ----
   AdamWConfig oc;
   oc.beta1 = args.beta1, oc.beta2 = args.beta2, oc.eps = args.adam_eps, oc.weight_decay = args.weight_decay;
+  oc.layerwise_lr = args.layerwise_lr == 1;
   AdamW opt(model->slots(), model->numel(), oc);
   LrSchedule sched;
   sched.lr_init = args.lr_init, sched.lr_final = args.lr_final, sched.warmup_steps = args.warmup_steps;
@@ -311,6 +312,8 @@ TrainResult run_training(const TrainArgs& a, const ModelBackend& backend, const 
         fail("train", "step {}: the loss is {} (diverged); lower --lr_init or check the data", real_step, loss);
       double gn = grad_norm(model->grads(), model->numel());
       clip_grad_norm(model->grads(), model->numel(), gn, args.grad_clip);
+      if (args.weight_decay_final > 0)  // RWKV-v5 trainer.py: exponential from weight_decay over the progress
+        opt.set_weight_decay(args.weight_decay * std::exp(std::log(args.weight_decay_final / args.weight_decay) * lp.progress));
       opt.step(model->params(), model->grads(), lp.lr);
       last_lr = lp.lr;
 

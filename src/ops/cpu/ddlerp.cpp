@@ -13,4 +13,24 @@ void ddlerp_forward(float* out, const float* x, const float* xx, const float* mu
     }
 }
 
+void ddlerp_backward(float* dx, float* dxx, float* dmu, float* dm, const float* dout,
+                     const float* xx, const float* mu, const float* m, int64_t M, int C) {
+#pragma omp parallel for schedule(static) if (M * C > 8192)
+  for (int64_t r = 0; r < M; r++)
+    for (int c = 0; c < C; c++) {
+      const int64_t o = r * C + c;
+      const float d = dout[o];
+      if (dx) dx[o] += d;
+      if (dxx) dxx[o] += d * (mu[c] + m[o]);
+      if (dm) dm[o] += d * xx[o];
+    }
+  if (dmu)  // per column in row order (a fixed sum order)
+#pragma omp parallel for schedule(static) if (M * C > 8192)
+    for (int c = 0; c < C; c++) {
+      float acc = 0;
+      for (int64_t r = 0; r < M; r++) acc += dout[r * C + c] * xx[r * C + c];
+      dmu[c] += acc;
+    }
+}
+
 }  // namespace rwkv
