@@ -68,6 +68,8 @@ TrainResult run_training(const TrainArgs& a, const ModelBackend& backend, const 
   if (args.data_file.empty()) fail("train", "--data_file is not set (the binidx prefix, without .bin/.idx)");
   const bool infctx = args.train_type == "infctx";
   const bool state_mode = args.train_type == "state";  // frozen model, trainable initial state
+  if (state_mode && !backend.build_state)
+    fail("train", "--train_type state is not supported for {} models (RWKV-7 x070 only)", backend.name);
   if (state_mode && (!hooks.save_state || !hooks.load_state))
     fail("train", "internal: --train_type state needs the state-file hooks");
   std::string data_prefix = args.data_file;
@@ -114,7 +116,6 @@ TrainResult run_training(const TrainArgs& a, const ModelBackend& backend, const 
   if (state_mode) {
     // The weights come from --load_model and stay as they are; the state starts from the newest
     // rwkv-N.state of the run folder (stage >= 2), else --load_state, else zeros.
-    if (!backend.build_state) fail("train", "--train_type state is not supported for {} models", backend.name);
     std::string start_path = args.load_state;
     if (args.train_stage >= 2) {
       ResumeChoice sc = choose_resume(args.proj_dir, ".state");
