@@ -17,6 +17,7 @@
 #include "ops/tmix_out.h"
 #include "ops/token_shift.h"
 #include "ops/wkv7.h"
+#include "test_fd.h"
 #include "test_util.h"
 
 using namespace rwkv;
@@ -26,37 +27,9 @@ namespace {
 
 using rwkv::test::rnd;
 
-double dotd(const Vec& a, const Vec& b) {
-  double s = 0;
-  for (size_t i = 0; i < a.size(); i++) s += double(a[i]) * b[i];
-  return s;
-}
-
-struct Input {
-  std::string name;
-  Vec* x;
-  const Vec* grad;  // analytic gradient, same size
-};
-
-// Compares the analytic gradient of every input with central differences of loss().
-void check_fd(const std::function<double()>& loss, const std::vector<Input>& inputs,
-              float eps = 1e-3f) {
-  for (const Input& in : inputs) {
-    Vec fd(in.x->size());
-    for (size_t i = 0; i < in.x->size(); i++) {
-      float orig = (*in.x)[i];
-      (*in.x)[i] = orig + eps;
-      double lp = loss();
-      (*in.x)[i] = orig - eps;
-      double lm = loss();
-      (*in.x)[i] = orig;
-      fd[i] = float((lp - lm) / (2.0 * double(eps)));
-    }
-    double err = test::rel_norm_err(*in.grad, fd);
-    EXPECT_LE(err, test::tol::fd_grad.rel) << in.name << ": relative error (norm) " << err;
-    EXPECT_LE(test::tol_excess(*in.grad, fd, test::tol::fd_grad), 0.0) << in.name;
-  }
-}
+using test::check_fd;
+using test::dotd;
+using test::Input;
 
 }  // namespace
 

@@ -50,19 +50,7 @@ void wkv6_train_forward(float* y, float* s_ckpt, const float* r, const float* k,
       if (s_ckpt && t % WKV6_CHUNK == 0)
         std::memcpy(s_ckpt + (int64_t(bh) * nch + t / WKV6_CHUNK) * NN, S.data(), sizeof(float) * NN);
       const int64_t o = (int64_t(b) * T + t) * A + int64_t(h) * N;
-      const float *rt = r + o, *kt = k + o, *vt = v + o, *wt = w + o;
-      float ruk = 0;
-      for (int j = 0; j < N; j++) ruk += rt[j] * uh[j] * kt[j];
-      for (int i = 0; i < N; i++) {
-        float* si = S.data() + int64_t(i) * N;
-        const float vi = vt[i];
-        float acc = 0;
-        for (int j = 0; j < N; j++) {
-          acc += rt[j] * si[j];
-          si[j] = si[j] * wt[j] + vi * kt[j];
-        }
-        y[o + i] = acc + vi * ruk;
-      }
+      cpu::wkv56_token(y + o, S.data(), r + o, k + o, v + o, w + o, uh, N);
     }
   }
 }
