@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/torch_powf.h"
 #include "model/init.h"
 #include "model/rwkv56_params.h"
 
@@ -35,11 +36,14 @@ bool module_value(std::vector<float>& out, const std::string& sub, int l, const 
   const double r10 = 1.0 - double(l) / L;                // ratio_1_to_almost0
   std::vector<float> ddd(static_cast<size_t>(C));
   for (int i = 0; i < C; i++) ddd[size_t(i)] = float(double(i) / C);
+  // torch.pow(ddd, e) [+ add], or 1 - that: torch's fp32 tensor pow, whose vectorised body rounds
+  // like Sleef's 1-ulp powf rather than correctly (core/torch_powf.h), so the vectors match bit for bit.
   auto pw = [&](double e, bool one_minus, double add) {
-    const float ef = float(e), af = float(add);
+    const float af = float(add);
     out.resize(size_t(C));
+    torch_pow_tensor_scalar(ddd.data(), out.data(), size_t(C), e);
     for (int i = 0; i < C; i++) {
-      float p = std::pow(ddd[size_t(i)], ef) + af;
+      float p = out[size_t(i)] + af;
       out[size_t(i)] = one_minus ? 1.0f - p : p;
     }
   };
