@@ -8,6 +8,7 @@
 #include "io/model_file.h"
 #include "model/init.h"
 #include "model/rwkv56_params.h"
+#include "test_orthogonal.h"
 #include "test_util.h"
 
 using namespace rwkv;
@@ -15,22 +16,6 @@ using namespace rwkv::test;
 
 namespace {
 
-// max |W W^T - g^2 I| / g^2 over the smaller Gram matrix.
-double orthogonality_error(const Tensor& t, double gain) {
-  auto w = t.to_f32_vec();
-  const int64_t rows = t.shape[0], cols = t.numel() / rows;
-  const bool by_rows = rows < cols;
-  const int64_t k = by_rows ? rows : cols, len = by_rows ? cols : rows;
-  auto at = [&](int64_t vec, int64_t i) { return double(by_rows ? w[vec * cols + i] : w[i * cols + vec]); };
-  double worst = 0;
-  for (int64_t a = 0; a < k; a++)
-    for (int64_t b = a; b < k; b++) {
-      double s = 0;
-      for (int64_t i = 0; i < len; i++) s += at(a, i) * at(b, i);
-      worst = std::max(worst, std::fabs(s - (a == b ? gain * gain : 0)) / (gain * gain));
-    }
-  return worst;
-}
 
 void check_random(const std::string& name, const Tensor& t, const InitRule& r, const char* who) {
   SCOPED_TRACE(std::string(who) + " " + name);

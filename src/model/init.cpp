@@ -21,17 +21,6 @@ namespace rwkv {
 namespace {
 
 bool contains(const std::string& s, const char* sub) { return s.find(sub) != std::string::npos; }
-bool ends_with(const std::string& s, const char* suf) {
-  size_t n = std::strlen(suf);
-  return s.size() >= n && s.compare(s.size() - n, n, suf) == 0;
-}
-
-// Per-tensor seed: the same tensor gets the same values whatever else the model holds.
-uint64_t mix_seed(uint64_t seed, const std::string& name) {
-  uint64_t h = 1469598103934665603ull ^ (seed * 0x9E3779B97F4A7C15ull);
-  for (unsigned char c : name) h = (h ^ c) * 1099511628211ull;
-  return h;
-}
 
 // Module-level values of one block parameter (model.py __init__), as fp32 (shape-flat, C values).
 std::vector<float> module_vector(const std::string& sub, int layer, const ModelConfig& c) {
@@ -71,15 +60,15 @@ std::vector<float> module_vector(const std::string& sub, int layer, const ModelC
 InitRule x070_init_rule(const std::string& n, const ModelConfig& cfg) {
   InitRule r;
   bool keep = contains(n, "ln_") || contains(n, ".ln") || contains(n, "time_") || contains(n, "_mask") ||
-              contains(n, "pos_emb") || contains(n, ".mask.") || ends_with(n, "_w") || ends_with(n, "_w1") ||
-              ends_with(n, "_w2") || ends_with(n, "_bias") || !contains(n, ".weight");
+              contains(n, "pos_emb") || contains(n, ".mask.") || n.ends_with("_w") || n.ends_with("_w1") ||
+              n.ends_with("_w2") || n.ends_with("_bias") || !contains(n, ".weight");
   if (keep) {  // the module's own init
     r.kind = InitRule::Module;
-    if (ends_with(n, "att.w2") || ends_with(n, "att.a2") || ends_with(n, "att.v2") || ends_with(n, "att.g2")) {
+    if (n.ends_with("att.w2") || n.ends_with("att.a2") || n.ends_with("att.v2") || n.ends_with("att.g2")) {
       // ortho_init(x, 0.1) in RWKV_Tmix_x070.__init__: gain sqrt(rows/cols) if rows > cols, else 1
       r.kind = InitRule::Orthogonal;
-      int64_t rows = ends_with(n, "att.w2") ? cfg.d_decay : ends_with(n, "att.a2") ? cfg.d_aaa
-                   : ends_with(n, "att.v2") ? cfg.d_mv : cfg.d_gate;
+      int64_t rows = n.ends_with("att.w2") ? cfg.d_decay : n.ends_with("att.a2") ? cfg.d_aaa
+                   : n.ends_with("att.v2") ? cfg.d_mv : cfg.d_gate;
       r.scale = 0.1 * (rows > cfg.n_embd ? std::sqrt(double(rows) / cfg.n_embd) : 1.0);
     }
     return r;
@@ -149,20 +138,20 @@ StateDict x070_init(const ModelConfig& cfg, uint64_t seed, DType dtype,
     switch (rule.kind) {
       case InitRule::Zero: std::memset(p, 0, numel * 4); break;
       case InitRule::Uniform: {
-        std::mt19937_64 rng(mix_seed(seed, name));
+        std::mt19937_64 rng(init_tensor_seed(seed, name));
         std::uniform_real_distribution<double> u(-std::fabs(rule.scale), std::fabs(rule.scale));
         for (int64_t i = 0; i < numel; i++) p[i] = float(u(rng));
       } break;
       case InitRule::Orthogonal: {
         std::vector<double> w(static_cast<size_t>(numel));
-        orthogonal_fill(w.data(), shape[0], numel / shape[0], rule.scale, mix_seed(seed, name));
+        orthogonal_fill(w.data(), shape[0], numel / shape[0], rule.scale, init_tensor_seed(seed, name));
         for (int64_t i = 0; i < numel; i++) p[i] = float(w[size_t(i)]);
       } break;
       case InitRule::Module: {
-        if (ends_with(sub, "ln1.weight") || ends_with(sub, "ln2.weight") || ends_with(sub, "ln0.weight") ||
+        if (sub.ends_with("ln1.weight") || sub.ends_with("ln2.weight") || sub.ends_with("ln0.weight") ||
             name == "ln_out.weight") {
           for (int64_t i = 0; i < numel; i++) p[i] = 1.0f;
-        } else if (ends_with(name, ".bias") || sub == "att.w1" || sub == "att.a1" || sub == "att.v1" || sub == "att.g1") {
+        } else if (name.ends_with(".bias") || sub == "att.w1" || sub == "att.a1" || sub == "att.v1" || sub == "att.g1") {
           std::memset(p, 0, numel * 4);  // LayerNorm/GroupNorm biases, LoRA down-projections
         } else if (sub == "att.r_k") {
           for (int64_t i = 0; i < numel; i++) p[i] = 0.0f - 0.04f;
@@ -176,6 +165,12 @@ StateDict x070_init(const ModelConfig& cfg, uint64_t seed, DType dtype,
     sd.items.emplace_back(name, dtype == DType::F32 ? f : f.to(dtype));
   }
   return sd;
+}
+
+uint64_t init_tensor_seed(uint64_t seed, const std::string& name, uint64_t salt) {
+  uint64_t h = 1469598103934665603ull ^ (seed * 0x9E3779B97F4A7C15ull) ^ salt;
+  for (unsigned char c : name) h = (h ^ c) * 1099511628211ull;
+  return h;
 }
 
 }  // namespace rwkv

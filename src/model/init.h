@@ -25,6 +25,10 @@ InitRule x070_init_rule(const std::string& name, const ModelConfig& cfg);
 // (max, min), signs fixed by diag(R); rows orthonormal when rows < cols, else columns.
 void orthogonal_fill(double* out, int64_t rows, int64_t cols, double gain, uint64_t seed);
 
+// Seed of one tensor's random init: the run seed and a per-version salt mixed with an FNV-1a
+// hash of the name, so a tensor gets the same values whatever else the model holds.
+uint64_t init_tensor_seed(uint64_t seed, const std::string& name, uint64_t salt = 0);
+
 // The whole state dict in official order and shapes, stored as `dtype` (bf16 like train.py).
 // `on_param(name, shape, rule)` is called before each tensor is made (for progress/printing).
 StateDict x070_init(const ModelConfig& cfg, uint64_t seed, DType dtype,

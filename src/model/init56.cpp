@@ -18,16 +18,8 @@ namespace rwkv {
 namespace {
 
 bool has(const std::string& s, const char* sub) { return s.find(sub) != std::string::npos; }
-bool ends(const std::string& s, const char* suf) {
-  size_t n = std::strlen(suf);
-  return s.size() >= n && s.compare(s.size() - n, n, suf) == 0;
-}
-
-uint64_t tensor_seed(uint64_t seed, const std::string& name) {
-  uint64_t h = 1469598103934665603ull ^ (seed * 0x9E3779B97F4A7C15ull) ^ 0x5605ull;
-  for (unsigned char c : name) h = (h ^ c) * 1099511628211ull;
-  return h;
-}
+// Our draws for x052/x060 differ from x070's for the same seed and name.
+constexpr uint64_t kSeedSalt = 0x5605;
 
 // The module's own value of a block vector parameter (`sub` after "blocks.{l}."), fp32.
 bool module_value(std::vector<float>& out, const std::string& sub, int l, const ModelConfig& c) {
@@ -74,10 +66,10 @@ bool module_value(std::vector<float>& out, const std::string& sub, int l, const 
 
 InitRule rwkv56_init_rule(const std::string& n, const Shape& shape, const ModelConfig& cfg) {
   InitRule r;
-  if (has(n, "ln_") || has(n, ".ln") || has(n, "time_") || ends(n, "_w") || ends(n, "_w1") || ends(n, "_w2") ||
-      ends(n, "_bias") || !has(n, ".weight")) {
+  if (has(n, "ln_") || has(n, ".ln") || has(n, "time_") || n.ends_with("_w") || n.ends_with("_w1") || n.ends_with("_w2") ||
+      n.ends_with("_bias") || !has(n, ".weight")) {
     r.kind = InitRule::Module;
-    if (ends(n, "time_maa_w2") || ends(n, "time_decay_w2")) r.kind = InitRule::Uniform, r.scale = 0.01;
+    if (n.ends_with("time_maa_w2") || n.ends_with("time_decay_w2")) r.kind = InitRule::Uniform, r.scale = 0.01;
     return r;
   }
   if (n == "emb.weight") {
@@ -113,13 +105,13 @@ StateDict rwkv56_init(const ModelConfig& cfg, uint64_t seed, DType dtype,
     switch (rule.kind) {
       case InitRule::Zero: break;
       case InitRule::Uniform: {
-        std::mt19937_64 rng(tensor_seed(seed, name));
+        std::mt19937_64 rng(init_tensor_seed(seed, name, kSeedSalt));
         std::uniform_real_distribution<double> u(-std::fabs(rule.scale), std::fabs(rule.scale));
         for (int64_t i = 0; i < numel; i++) p[i] = float(u(rng));
       } break;
       case InitRule::Orthogonal: {
         std::vector<double> w(static_cast<size_t>(numel));
-        orthogonal_fill(w.data(), spec.shape[0], numel / spec.shape[0], rule.scale, tensor_seed(seed, name));
+        orthogonal_fill(w.data(), spec.shape[0], numel / spec.shape[0], rule.scale, init_tensor_seed(seed, name, kSeedSalt));
         for (int64_t i = 0; i < numel; i++) p[i] = float(w[size_t(i)]);
       } break;
       case InitRule::Module: {
@@ -131,12 +123,12 @@ StateDict rwkv56_init(const ModelConfig& cfg, uint64_t seed, DType dtype,
           sub = name.substr(dot + 1);
         }
         std::vector<float> v;
-        if (ends(name, "ln0.weight") || ends(name, "ln1.weight") || ends(name, "ln2.weight") || name == "ln_out.weight") {
+        if (name.ends_with("ln0.weight") || name.ends_with("ln1.weight") || name.ends_with("ln2.weight") || name == "ln_out.weight") {
           for (int64_t i = 0; i < numel; i++) p[i] = 1.0f;
         } else if (module_value(v, sub, layer, cfg)) {
           if (int64_t(v.size()) != numel) fail("init", "'{}': {} values for {}", name, v.size(), shape_str(spec.shape));
           std::memcpy(p, v.data(), sizeof(float) * size_t(numel));
-        } else if (!(ends(name, ".bias") || ends(name, "_w1"))) {
+        } else if (!(name.ends_with(".bias") || name.ends_with("_w1"))) {
           fail("init", "no module formula for '{}'", name);
         }  // biases and the LoRA down-projections stay 0
       } break;
