@@ -76,7 +76,9 @@ TEST(TrainMpiFault, KilledRankEndsTheJobAndTheRunResumes) {
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_kill).count();
   const int rc = std::stoi(read_file(rc_file));
   const std::string out = read_file(log);
-  std::printf("rank 1 killed: mpirun exited %d after %.1f s\n", rc, secs);
+  const size_t at = out.find("rank 1");
+  std::printf("rank 1 killed: mpirun exited %d after %.1f s: ...%s\n", rc, secs,
+              at == std::string::npos ? "" : out.substr(at, out.find('\n', at) - at).c_str());
   EXPECT_NE(rc, 0);
   EXPECT_LT(secs, 60.0);
   EXPECT_TRUE(out.find("rank 1") != std::string::npos) << out;
