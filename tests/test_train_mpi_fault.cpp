@@ -96,3 +96,44 @@ TEST(TrainMpiFault, KilledRankEndsTheJobAndTheRunResumes) {
   EXPECT_NE(read_file(log2).find("Loading " + newest), std::string::npos) << read_file(log2);
   EXPECT_TRUE(fs::exists(proj + "/rwkv-final.pth"));
 }
+
+// The backstop when mpirun sees nothing wrong: rank 1 stopped (SIGSTOP: alive, silent), rank 0
+// waits in a collective; after --comm_timeout 5 s it exits with a message, and the job ends.
+TEST(TrainMpiFault, StalledRankTimesOut) {
+  RWKV_NEED_MPIRUN();
+  TempDir d;
+  const std::string proj = d / "run", log = d / "mpi.log", rc_file = d / "rc";
+  ASSERT_EQ(run_logged(std::string(RWKV_BIN) + " " + tiny_flags(proj, 1, 480, 100000) + " --train_stage 1",
+                       d / "init.log"), 0) << read_file(d / "init.log");
+  const std::string mark = "RWKV_FAULT_TEST=" + fs::path(d.path).filename().string();
+  const std::string job = "export " + mark + "; " + mpirun_prefix(2, "-x RWKV_FAULT_TEST") + RWKV_BIN + " " +
+                          tiny_flags(proj, 2, 240, 100000) + " --train_stage 3 --comm_timeout 5 --load_model " + proj +
+                          "/rwkv-init.pth";
+  ASSERT_EQ(std::system(("(" + job + " >" + log + " 2>&1 </dev/null; echo $? >" + rc_file + ") &").c_str()), 0);
+  auto t_start = std::chrono::steady_clock::now();
+  while (read_metrics(proj).size() < 5) {
+    ASSERT_FALSE(fs::exists(rc_file)) << read_file(log);
+    ASSERT_LT(std::chrono::steady_clock::now() - t_start, std::chrono::seconds(120)) << read_file(log);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  const int victim = find_rank(mark, 1);
+  ASSERT_GT(victim, 0);
+  ASSERT_EQ(kill(victim, SIGSTOP), 0);
+  auto t_stop = std::chrono::steady_clock::now();
+  bool ended = false;
+  while (std::chrono::steady_clock::now() - t_stop < std::chrono::seconds(60)) {
+    if (fs::exists(rc_file) && !read_file(rc_file).empty()) {
+      ended = true;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_stop).count();
+  if (int left = find_rank(mark, 1); left > 0) kill(left, SIGKILL);  // never leave it behind
+  ASSERT_TRUE(ended) << "the job did not end 60 s after rank 1 stopped:\n" << read_file(log);
+  const std::string out = read_file(log);
+  std::printf("rank 1 stopped: the job exited %d after %.1f s\n", std::stoi(read_file(rc_file)), secs);
+  EXPECT_NE(std::stoi(read_file(rc_file)), 0);
+  EXPECT_NE(out.find("[comm] rank 0 of 2: MPI_"), std::string::npos) << out;
+  EXPECT_NE(out.find("waited"), std::string::npos) << out;
+}
