@@ -1,8 +1,10 @@
 // cmd_train.cpp — `rwkv train`: RWKV-LM RWKV-v7 train.py's flags (underscore names, official
 // defaults, type-checked); no-op flags are accepted with a note; an unknown flag names the
-// closest valid one. The work is in src/train/trainer.cpp.
+// closest valid one. The work is in src/train/trainer.cpp. Under mpirun each process is one
+// data-parallel rank (train/comm.h); a rank that fails prints "rank R: error" and ends the job.
 #include <fmt/format.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -67,7 +69,7 @@ static int run(int argc, char** argv) {
   app.add_option("--weight_decay", a.weight_decay, "AdamW decay on >=2-D .weight tensors")->capture_default_str();
   app.add_option("--grad_clip", a.grad_clip, "global grad-norm clip (0: off)")->capture_default_str();
   app.add_option("--train_stage", a.train_stage, "1: write rwkv-init.pth and stop; >=2: resume from --proj_dir")->capture_default_str();
-  app.add_option("--ds_bucket_mb", a.ds_bucket_mb, "accepted and ignored (DeepSpeed)");
+  app.add_option("--ds_bucket_mb", a.ds_bucket_mb, "deepspeed_stage_2 under mpirun: gradient reduce-scatter bucket (MiB)")->capture_default_str();
   app.add_option("--head_size,--head_size_a", a.head_size)->capture_default_str();
   app.add_option("--head_chunk", a.head_chunk, "accepted and ignored");
   app.add_option("--load_partial", a.load_partial, "1: tensors missing from --load_model come from the init")->capture_default_str();
@@ -76,10 +78,12 @@ static int run(int argc, char** argv) {
   app.add_option("--kernel", a.kernel, "accepted and ignored");
   app.add_option("--my_exit_tokens", a.my_exit_tokens, "tokens of the cosine schedule; stop with rwkv-final.pth there")->capture_default_str();
   app.add_option("--accelerator", a.accelerator, "cpu (gpu runs the CPU path until the CUDA trainer lands)")->capture_default_str();
-  app.add_option("--devices", a.devices, "data-parallel ranks (simulated in one process)")->capture_default_str();
+  app.add_option("--devices", a.devices, "data-parallel ranks per node (one process: simulated; mpirun -np N: N = num_nodes*devices)")->capture_default_str();
   app.add_option("--num_nodes", a.num_nodes)->capture_default_str();
   app.add_option("--precision", a.precision, "fp32|tf32|fp16|bf16: dtype of saved checkpoints (compute is fp32)")->capture_default_str();
-  app.add_option("--strategy", a.strategy, "accepted (DeepSpeed stages mean nothing on one CPU process)")->capture_default_str();
+  app.add_option("--strategy", a.strategy, "under mpirun: auto/deepspeed_stage_2 (sharded AdamW, reduce-scattered grads), deepspeed_stage_1, ddp")->capture_default_str();
+  double comm_timeout = 600;
+  app.add_option("--comm_timeout", comm_timeout, "under mpirun: seconds a collective may wait for the other ranks before this rank gives up (0: forever) — not in train.py")->capture_default_str();
   app.add_option("--enable_progress_bar", a.enable_progress_bar, "accepted and ignored");
   app.add_option("--threads", a.threads, "CPU threads (0: all cores) — not in train.py")->capture_default_str();
   app.add_option("--plot", a.plot, "1: keep <proj_dir>/curves.svg current (epoch_save and exit); 0: off — not in train.py")->capture_default_str();
@@ -114,8 +118,21 @@ static int run(int argc, char** argv) {
   hooks.save_state = [cfg](const std::string& path, const rwkv::StateDict& st) {
     rwkv::save_state_file(path, cfg, st, nullptr);
   };
-  auto r = rwkv::train::run_training(a, rwkv::train::backend_for(a), hooks);
-  (void)r;
+  std::unique_ptr<rwkv::train::Comm> comm;
+  if (rwkv::train::launched_by_mpi()) {
+    comm = rwkv::train::make_mpi_comm(comm_timeout);
+    hooks.comm = comm.get();
+  }
+  try {
+    auto r = rwkv::train::run_training(a, rwkv::train::backend_for(a), hooks);
+    if (comm && comm->size() > 1 && comm->rank() == 0 && r.step_seconds > 0)
+      fmt::print("{} ranks: {:.1f} s of steps, {:.1f} s ({:.1f}%) of it inside collectives (rank 0)\n", comm->size(),
+                 r.step_seconds, r.comm_seconds, 100 * r.comm_seconds / r.step_seconds);
+  } catch (const std::exception& e) {
+    if (!comm || comm->size() == 1) throw;
+    fmt::print(stderr, "rwkv: error: rank {} of {}: {}\n", comm->rank(), comm->size(), e.what());
+    comm->abort(1);  // ends every rank now, rather than leaving them in the next collective
+  }
   return 0;
 }
 

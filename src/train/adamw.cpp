@@ -1,6 +1,7 @@
 // adamw.cpp — see adamw.h. fp32 state, double bias corrections, OpenMP over elements.
 #include "train/adamw.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.h"
@@ -18,7 +19,11 @@ ParamGroup param_group(const std::string& name, const Shape& shape, double weigh
 }
 
 AdamW::AdamW(std::vector<ParamSlot> slots, size_t total, AdamWConfig cfg)
-    : slots_(std::move(slots)), cfg_(cfg), m_(total, 0.f), v_(total, 0.f) {
+    : AdamW(std::move(slots), total, cfg, 0, total) {}
+
+AdamW::AdamW(std::vector<ParamSlot> slots, size_t total, AdamWConfig cfg, size_t begin, size_t end)
+    : slots_(std::move(slots)), cfg_(cfg), m_(end - begin, 0.f), v_(end - begin, 0.f), begin_(begin), end_(end) {
+  RWKV_CHECK(begin <= end && end <= total, "optimizer range [{}, {}) of {} floats", begin, end, total);
   for (auto& s : slots_) {
     RWKV_CHECK(s.offset + s.numel <= total, "slot {} out of range", s.name);
     ParamGroup g = param_group(s.name, s.shape, cfg_.weight_decay);
@@ -27,7 +32,7 @@ AdamW::AdamW(std::vector<ParamSlot> slots, size_t total, AdamWConfig cfg)
   }
 }
 
-void AdamW::step(float* params, const float* grads, double lr) {
+void AdamW::step_range(float* params, const float* grads, double lr) {
   t_++;
   const double bc1 = 1.0 - std::pow(cfg_.beta1, double(t_));
   const double bc2 = 1.0 - std::pow(cfg_.beta2, double(t_));
@@ -39,11 +44,13 @@ void AdamW::step(float* params, const float* grads, double lr) {
     const ParamGroup g = groups_[si];
     const float lr_g = float(lr * (g == ParamGroup::Lr2x ? 2.0 : 1.0));
     const float wd = g == ParamGroup::Decay ? float(cfg_.weight_decay) : 0.f;
-    float* p = params + s.offset;
-    const float* gr = grads + s.offset;
-    float* m = m_.data() + s.offset;
-    float* v = v_.data() + s.offset;
-    const int64_t n = int64_t(s.numel);
+    const size_t lo = std::max(s.offset, begin_), hi = std::min(s.offset + s.numel, end_);
+    if (lo >= hi) continue;  // the slot lies outside this optimizer's range
+    float* p = params + (lo - begin_);
+    const float* gr = grads + (lo - begin_);
+    float* m = m_.data() + (lo - begin_);
+    float* v = v_.data() + (lo - begin_);
+    const int64_t n = int64_t(hi - lo);
 #pragma omp parallel for schedule(static) if (n > 32768)
     for (int64_t i = 0; i < n; i++) {
       float gi = gr[i];

@@ -31,10 +31,19 @@ struct AdamWConfig {
 class AdamW {
  public:
   AdamW(std::vector<ParamSlot> slots, size_t total, AdamWConfig cfg);
+  // ZeRO: the optimizer of elements [begin, end) of the flat buffer only (m and v hold
+  // end - begin floats; a slot cut by the range keeps its group).
+  AdamW(std::vector<ParamSlot> slots, size_t total, AdamWConfig cfg, size_t begin, size_t end);
   // One step with base learning rate `lr` (per-group scale applied):
   //   m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g²;  u = (m/(1-b1^t)) / (sqrt(v/(1-b2^t)) + eps)
   //   p -= lr_group * (u + wd_group * p)
-  void step(float* params, const float* grads, double lr);
+  // params and grads are the whole flat buffers.
+  void step(float* params, const float* grads, double lr) { step_range(params + begin_, grads + begin_, lr); }
+  // The same on the range only: params and grads point at element `begin` (end - begin floats).
+  void step_range(float* params, const float* grads, double lr);
+  size_t begin() const { return begin_; }
+  size_t end() const { return end_; }
+  size_t state_bytes() const { return (m_.size() + v_.size()) * sizeof(float); }
   int64_t steps() const { return t_; }
   // RWKV-v5 --weight_decay_final: the decay group's rate for the next steps.
   void set_weight_decay(double wd) { cfg_.weight_decay = wd; }
@@ -49,6 +58,7 @@ class AdamW {
   std::vector<ParamGroup> groups_;
   AdamWConfig cfg_;
   std::vector<float> m_, v_;
+  size_t begin_ = 0, end_ = 0;
   int64_t t_ = 0;
 };
 

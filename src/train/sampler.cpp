@@ -48,23 +48,39 @@ void validate_magic_prime(uint64_t p, uint64_t data_tokens, uint64_t ctx_len, co
          data_tokens, hint);
 }
 
-void make_batch(const BinidxReader& data, uint64_t p, uint64_t ctx_len, uint64_t epoch, uint64_t step_in_epoch,
-                uint64_t micro_bsz, uint64_t world_size, StepBatch& out) {
-  out.B = int(world_size * micro_bsz);
+namespace {
+
+// Rows for ranks [rank0, rank1) into out (rank-major).
+void fill_rows(const BinidxReader& data, uint64_t p, uint64_t ctx_len, uint64_t epoch, uint64_t step_in_epoch,
+               uint64_t micro_bsz, uint64_t world_size, uint64_t rank0, uint64_t rank1, StepBatch& out) {
+  RWKV_CHECK(rank0 < rank1 && rank1 <= world_size, "ranks [{}, {}) of {}", rank0, rank1, world_size);
+  out.B = int((rank1 - rank0) * micro_bsz);
   out.T = int(ctx_len);
   out.tokens.resize(size_t(out.B) * (ctx_len + 1));
   out.offsets.resize(out.B);
   std::vector<uint16_t> buf(ctx_len + 1);
-  for (uint64_t rank = 0; rank < world_size; rank++)
+  for (uint64_t rank = rank0; rank < rank1; rank++)
     for (uint64_t b = 0; b < micro_bsz; b++) {
       uint64_t idx = step_in_epoch * micro_bsz + b;
-      uint64_t row = rank * micro_bsz + b;
+      uint64_t row = (rank - rank0) * micro_bsz + b;
       uint64_t off = sample_offset(p, ctx_len, epoch, idx, world_size, rank);
       out.offsets[row] = off;
       data.get(off, ctx_len + 1, buf.data());
       int32_t* dst = out.tokens.data() + row * (ctx_len + 1);
       for (uint64_t t = 0; t <= ctx_len; t++) dst[t] = buf[t];
     }
+}
+
+}  // namespace
+
+void make_batch(const BinidxReader& data, uint64_t p, uint64_t ctx_len, uint64_t epoch, uint64_t step_in_epoch,
+                uint64_t micro_bsz, uint64_t world_size, StepBatch& out) {
+  fill_rows(data, p, ctx_len, epoch, step_in_epoch, micro_bsz, world_size, 0, world_size, out);
+}
+
+void make_rank_batch(const BinidxReader& data, uint64_t p, uint64_t ctx_len, uint64_t epoch, uint64_t step_in_epoch,
+                     uint64_t micro_bsz, uint64_t world_size, uint64_t rank, StepBatch& out) {
+  fill_rows(data, p, ctx_len, epoch, step_in_epoch, micro_bsz, world_size, rank, rank + 1, out);
 }
 
 }  // namespace rwkv::train

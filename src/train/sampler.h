@@ -34,5 +34,9 @@ struct StepBatch {
 // ranks simulated in one process: their mean gradient equals the official all-reduce).
 void make_batch(const BinidxReader& data, uint64_t magic_prime, uint64_t ctx_len, uint64_t epoch,
                 uint64_t step_in_epoch, uint64_t micro_bsz, uint64_t world_size, StepBatch& out);
+// The micro_bsz rows of one rank only (a real data-parallel process): B = micro_bsz, row b is
+// idx = step_in_epoch*micro_bsz + b on `rank` — rows rank*micro_bsz.. of make_batch.
+void make_rank_batch(const BinidxReader& data, uint64_t magic_prime, uint64_t ctx_len, uint64_t epoch,
+                     uint64_t step_in_epoch, uint64_t micro_bsz, uint64_t world_size, uint64_t rank, StepBatch& out);
 
 }  // namespace rwkv::train

@@ -217,12 +217,12 @@ const std::vector<std::string>& train_flag_names() {
       "load_partial", "magic_prime", "my_testing", "kernel", "my_exit_tokens", "accelerator", "devices",
       "num_nodes", "precision", "strategy", "enable_progress_bar", "threads", "plot", "train_type",
       "ctx_len_cutoff", "bptt_truncated_learning", "load_state", "tokenizer", "head_size_divisor", "layerwise_lr", "weight_decay_final",
-      "my_pile_stage", "dropout", "pre_ffn", "head_qk", "my_pile_edecay", "help"};
+      "my_pile_stage", "dropout", "pre_ffn", "head_qk", "my_pile_edecay", "comm_timeout", "help"};
   return v;
 }
 
 const std::vector<std::string>& train_noop_flag_names() {
-  static const std::vector<std::string> v = {"wandb", "ds_bucket_mb", "enable_progress_bar", "head_chunk", "kernel"};
+  static const std::vector<std::string> v = {"wandb", "enable_progress_bar", "head_chunk", "kernel"};
   return v;
 }
 

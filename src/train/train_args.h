@@ -35,7 +35,7 @@ struct TrainArgs {
   double weight_decay = 0;
   double grad_clip = 1.0;
   int64_t train_stage = 0;
-  int64_t ds_bucket_mb = 200;        // accepted, unused
+  int64_t ds_bucket_mb = 200;        // deepspeed_stage_2 on several ranks: gradient reduce-scatter bucket (MiB)
   int64_t head_size = 64;
   int64_t head_chunk = 0;            // accepted, unused (the CPU head is not chunked)
   int64_t load_partial = 0;
@@ -48,7 +48,7 @@ struct TrainArgs {
   int64_t devices = 1;
   int64_t num_nodes = 1;
   std::string precision = "fp32";    // fp32 | tf32 | fp16 | bf16: the dtype of saved checkpoints
-  std::string strategy = "auto";
+  std::string strategy = "auto";     // auto = deepspeed_stage_2 | deepspeed_stage_1 | ddp (train/data_parallel.h)
   std::string enable_progress_bar = "True";  // accepted, unused
   // Ours (not in train.py): threads for the CPU path (0 = all cores).
   int64_t threads = 0;

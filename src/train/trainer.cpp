@@ -20,6 +20,7 @@
 #include "io/model_file.h"
 #include "plot/svg_plot.h"
 #include "train/adamw.h"
+#include "train/data_parallel.h"
 #include "train/lr_schedule.h"
 #include "train/run_dir.h"
 #include "train/doc_samples.h"
@@ -53,12 +54,32 @@ double peak_rss_mib() {
   return double(ru.ru_maxrss) / 1024.0;  // KiB on Linux
 }
 
+// Rank 0 tells the others how the run starts (resume point, schedule) — they do not read the
+// run folder, which another machine may not have. Returns true when stage 1 ended the run.
+bool share_start(Comm& comm, TrainArgs& args, bool stage1_done) {
+  int64_t v[4] = {args.epoch_begin, args.warmup_steps, args.my_pile_prev_p, stage1_done ? 1 : 0};
+  if (comm.size() > 1) comm.broadcast(v, sizeof v, 0);
+  args.epoch_begin = v[0], args.warmup_steps = v[1], args.my_pile_prev_p = v[2];
+  return v[3] != 0;
+}
+
+// Zeros of the expected shapes: a model for ranks > 0 to receive rank 0's weights into.
+StateDict zeros_like(const NamedShapes& shapes) {
+  StateDict sd;
+  for (auto& [name, shape] : shapes) sd.set(name, Tensor::zeros(DType::F32, shape));
+  return sd;
+}
+
 }  // namespace
 
 TrainResult run_training(const TrainArgs& a, const ModelBackend& backend, const TrainHooks& hooks) {
   TrainResult res;
+  std::unique_ptr<Comm> own_comm;
+  Comm& comm = hooks.comm ? *hooks.comm : *(own_comm = make_single_comm());
+  const bool lead = comm.rank() == 0;   // rank 0 alone prints and writes files
+  const bool quiet = hooks.quiet || !lead;
   auto say = [&](const std::string& s) {
-    if (!hooks.quiet) fmt::print("{}", s), std::fflush(stdout);
+    if (!quiet) fmt::print("{}", s), std::fflush(stdout);
   };
   if (a.real_bsz <= 0) fail("train", "internal: TrainArgs::finalize() was not called");
   if (a.threads > 0) set_num_threads(int(a.threads));
@@ -92,6 +113,15 @@ TrainResult run_training(const TrainArgs& a, const ModelBackend& backend, const 
   // --train_type infctx / state: whole documents as samples (no magic prime), BPTT over ctx_len
   // segments.
   const bool doc_mode = infctx || state_mode;
+  const int world = comm.size();
+  if (world > 1 && world != args.num_nodes * args.devices)
+    fail("train", "--num_nodes {} x --devices {} = {} ranks, but {} processes were started (mpirun -np {}): they must agree",
+         args.num_nodes, args.devices, args.num_nodes * args.devices, world, args.num_nodes * args.devices);
+  if (world > 1 && doc_mode)
+    fail("train", "--train_type {} runs in one process only (ranks are simulated there); start it without mpirun",
+         args.train_type);
+  const DpStrategy strategy = parse_strategy(args.strategy);
+  if (args.ds_bucket_mb <= 0) fail("train", "--ds_bucket_mb must be > 0, got {}", args.ds_bucket_mb);
   std::vector<DocSample> doc_samples;
   if (doc_mode) {
     doc_samples = document_samples(data, uint64_t(args.ctx_len_cutoff), args.data_file);
@@ -141,7 +171,7 @@ TrainResult run_training(const TrainArgs& a, const ModelBackend& backend, const 
     res.epoch_begin = args.epoch_begin;
   }
   ResumeChoice rc;
-  if (!state_mode && args.train_stage >= 2) {
+  if (!state_mode && args.train_stage >= 2 && lead) {
     rc = choose_resume(args.proj_dir);
     if (rc.found) {
       args.my_pile_prev_p = rc.prev;
@@ -153,7 +183,15 @@ TrainResult run_training(const TrainArgs& a, const ModelBackend& backend, const 
            args.train_stage, args.proj_dir, args.load_model, args.load_model.empty() ? "is not set" : "does not exist");
     }
   }
-  if (!state_mode) {
+  if (!state_mode && !lead) {  // weights and start point come from rank 0
+    if (share_start(comm, args, false)) {
+      res.stage1_done = true;
+      return res;
+    }
+    model = backend.build(zeros_like(expected), args);
+    res.epoch_begin = args.epoch_begin;
+  }
+  if (!state_mode && lead) {
   say(args.banner());
   say(args.vars_repr() + "\n\n");
 
@@ -179,6 +217,7 @@ TrainResult run_training(const TrainArgs& a, const ModelBackend& backend, const 
     if (args.train_stage == 1) {
       say("Done. Now go for stage 2.\n");
       res.stage1_done = true;
+      share_start(comm, args, true);
       return res;
     }
     args.load_model = init_path;
@@ -201,9 +240,10 @@ TrainResult run_training(const TrainArgs& a, const ModelBackend& backend, const 
   model = backend.build(sd, args);
   res.loaded = args.load_model;
   res.epoch_begin = args.epoch_begin;
+  share_start(comm, args, false);
   }  // !state_mode
   sd = StateDict{};  // the model holds its own fp32 copy
-  if (!hooks.quiet)
+  if (!quiet)
     for (auto& s : model->slots()) {
       std::string d[4];
       for (size_t i = 0; i < 4 && i < s.shape.size(); i++) d[i] = std::to_string(s.shape[i]);
@@ -214,7 +254,15 @@ TrainResult run_training(const TrainArgs& a, const ModelBackend& backend, const 
   AdamWConfig oc;
   oc.beta1 = args.beta1, oc.beta2 = args.beta2, oc.eps = args.adam_eps, oc.weight_decay = args.weight_decay;
   oc.layerwise_lr = args.layerwise_lr == 1;
-  AdamW opt(model->slots(), model->numel(), oc);
+  DataParallel dp(comm, strategy, model->slots(), model->numel(), oc, size_t(args.ds_bucket_mb) << 20);
+  dp.broadcast_params(model->params());  // every rank starts from rank 0's weights
+  {
+    std::vector<double> ob = dp.optimizer_state_bytes_all();
+    std::string per;
+    for (double b : ob) per += fmt::format("{}{:.0f}", per.empty() ? "" : ", ", b);
+    say(fmt::format("optimizer state (AdamW m, v fp32) bytes per rank: [{}] ({} rank{}, {}, {} parameters)\n", per,
+                    world, world == 1 ? "" : "s", strategy_name(strategy), model->numel()));
+  }
   LrSchedule sched;
   sched.lr_init = args.lr_init, sched.lr_final = args.lr_final, sched.warmup_steps = args.warmup_steps;
   sched.my_exit_tokens = args.my_exit_tokens;
@@ -226,11 +274,12 @@ TrainResult run_training(const TrainArgs& a, const ModelBackend& backend, const 
   }
   const int64_t tokens_per_step = sched.tokens_per_step;
 
-  RunLogs logs(args.proj_dir);
+  std::unique_ptr<RunLogs> logs;
+  if (lead) logs = std::make_unique<RunLogs>(args.proj_dir);
   // <proj_dir>/curves.svg (src/plot): rewritten at every epoch_save and when the run ends, however
   // it ends. A picture that cannot be drawn is a warning, never the end of a training run.
-  auto refresh_curves = [&args]() noexcept {
-    if (args.plot == 0) return;
+  auto refresh_curves = [&args, lead]() noexcept {
+    if (args.plot == 0 || !lead) return;
     try {
       plot::write_run_curves(args.proj_dir);
     } catch (const std::exception& e) {
@@ -247,6 +296,7 @@ TrainResult run_training(const TrainArgs& a, const ModelBackend& backend, const 
   // Checkpoints: rwkv-N.pth / rwkv-final.pth of the weights, or rwkv-N.state / rwkv-final.state
   // (state files) of the tuned state. n < 0: final.
   auto save = [&](int64_t n) {
+    if (!lead) return std::string();
     const std::string ext = state_mode ? ".state" : ".pth";
     const std::string path = n < 0 ? args.proj_dir + "/rwkv-final" + ext : checkpoint_path(args.proj_dir, n, ext);
     if (state_mode)
@@ -262,7 +312,7 @@ TrainResult run_training(const TrainArgs& a, const ModelBackend& backend, const 
   int64_t run_steps = std::max<int64_t>(0, exit_step - first_real);
   if (hooks.max_steps >= 0) run_steps = std::min(run_steps, hooks.max_steps);
   std::unique_ptr<Progress> prog;
-  if (!hooks.quiet) prog = std::make_unique<Progress>("train", double(run_steps * tokens_per_step), "tok");
+  if (!quiet) prog = std::make_unique<Progress>("train", double(run_steps * tokens_per_step), "tok");
 
   StepBatch batch;
   DocBatch doc_batch;
@@ -285,8 +335,8 @@ TrainResult run_training(const TrainArgs& a, const ModelBackend& backend, const 
         if (prog) prog->finish(memory_line());
         return res;
       }
-      if (global_step == 0) {
-        logs.new_run(args);
+      if (global_step == 0 && logs) {
+        logs->new_run(args);
         loss_sum = 0, loss_count = 0;
       }
       float loss = 0;
@@ -304,32 +354,39 @@ TrainResult run_training(const TrainArgs& a, const ModelBackend& backend, const 
         segments = int((doc_batch.T + args.ctx_len - 1) / args.ctx_len);
         first_offset = doc_samples[first].offset;
       } else {
-        make_batch(data, uint64_t(args.magic_prime), uint64_t(args.ctx_len), uint64_t(real_epoch), uint64_t(s),
-                   uint64_t(args.micro_bsz), uint64_t(args.num_nodes * args.devices), batch);
+        if (world > 1)  // this rank's micro_bsz rows (RWKV-LM's sampler for rank, world)
+          make_rank_batch(data, uint64_t(args.magic_prime), uint64_t(args.ctx_len), uint64_t(real_epoch), uint64_t(s),
+                          uint64_t(args.micro_bsz), uint64_t(world), uint64_t(comm.rank()), batch);
+        else  // every rank's rows in one batch
+          make_batch(data, uint64_t(args.magic_prime), uint64_t(args.ctx_len), uint64_t(real_epoch), uint64_t(s),
+                     uint64_t(args.micro_bsz), uint64_t(args.num_nodes * args.devices), batch);
         loss = model->forward_backward(batch.tokens.data(), batch.B, batch.T, args.grad_cp == 1);
+        if (world > 1) loss = float(dp.mean(loss));
         first_offset = batch.offsets[0];
       }
       if (!std::isfinite(loss))
         fail("train", "step {}: the loss is {} (diverged); lower --lr_init or check the data", real_step, loss);
-      double gn = grad_norm(model->grads(), model->numel());
-      clip_grad_norm(model->grads(), model->numel(), gn, args.grad_clip);
       if (args.weight_decay_final > 0)  // RWKV-v5 trainer.py: exponential from weight_decay over the progress
-        opt.set_weight_decay(args.weight_decay * std::exp(std::log(args.weight_decay_final / args.weight_decay) * lp.progress));
-      opt.step(model->params(), model->grads(), lp.lr);
+        dp.set_weight_decay(args.weight_decay * std::exp(std::log(args.weight_decay_final / args.weight_decay) * lp.progress));
+      // grad averaging over ranks, global-norm clip, AdamW (sharded by --strategy), weights on every rank
+      double gn = dp.step(model->params(), model->grads(), lp.lr, args.grad_clip);
       last_lr = lp.lr;
 
       auto now = std::chrono::steady_clock::now();
       double dt = std::chrono::duration<double>(now - t_last).count();
       t_last = now;
       double tps = dt > 0 ? double(step_tokens) / dt : 0;
+      const double comm_s = comm.take_comm_seconds();  // this step's time inside collectives
+      res.comm_seconds += comm_s, res.step_seconds += dt;
       loss_sum += loss, loss_count++;
-      logs.step_metrics(real_step, loss, lp.lr, gn, (real_step + 1) * tokens_per_step, tps);
+      if (logs) logs->step_metrics(real_step, loss, lp.lr, gn, (real_step + 1) * tokens_per_step, tps);
       if (hooks.on_step) hooks.on_step({global_step, real_step, real_epoch, loss, lp.lr, gn, first_offset});
       if (prog)
         prog->update(double((global_step + 1) * tokens_per_step),
                      fmt::format("step {} loss {:.4f} (avg {:.4f}) lr {:.3e} |g| {:.3g}{}", real_step, loss,
                                  loss_sum / loss_count, lp.lr, gn,
-                                 doc_mode ? fmt::format(" | {} docs, {} tokens, {} segment{}", doc_batch.B,
+                                 world > 1 ? fmt::format(" | comm {:.0f}%", dt > 0 ? 100 * comm_s / dt : 0.0)
+                                 : doc_mode ? fmt::format(" | {} docs, {} tokens, {} segment{}", doc_batch.B,
                                                         step_tokens, segments, segments == 1 ? "" : "s")
                                           : std::string()));
       if (args.magic_prime > 0 && real_step == args.magic_prime / args.real_bsz - 1) save(-1);
@@ -342,7 +399,7 @@ TrainResult run_training(const TrainArgs& a, const ModelBackend& backend, const 
       save(real_epoch);
       refresh_curves();
     }
-    logs.epoch_line(real_epoch, loss_count ? loss_sum / loss_count : 0.0, last_lr, cur_epoch);
+    if (logs) logs->epoch_line(real_epoch, loss_count ? loss_sum / loss_count : 0.0, last_lr, cur_epoch);
     loss_sum = 0, loss_count = 0;
   }
 }

@@ -2,12 +2,14 @@
 // the magic prime and the run folder, picks the checkpoint (stage 1: write rwkv-init.pth and
 // stop; stage >= 2: resume from the newest rwkv-N.pth), then steps: magic-prime batch,
 // forward+backward, grad-norm clip, AdamW with the official schedule, logs, checkpoints, and
-// rwkv-final.pth when my_exit_tokens is reached.
+// rwkv-final.pth when my_exit_tokens is reached. On several ranks (hooks.comm) the step is
+// data-parallel (train/data_parallel.h: --strategy, ZeRO sharding).
 #pragma once
 #include <cstdint>
 #include <functional>
 #include <string>
 
+#include "train/comm.h"
 #include "train/train_args.h"
 #include "train/train_model.h"
 
@@ -27,6 +29,10 @@ struct TrainHooks {
   // describe) are read and written by the caller, which knows the inference side's format.
   std::function<StateDict(const std::string& path)> load_state;
   std::function<void(const std::string& path, const StateDict& st)> save_state;
+  // Data-parallel ranks (train/comm.h; null: this process alone, the ranks of --devices and
+  // --num_nodes simulated in one batch). With a world of N > 1 (N must be num_nodes*devices)
+  // each rank trains on its own micro_bsz rows and only rank 0 prints and writes files.
+  Comm* comm = nullptr;
 };
 
 struct TrainResult {
@@ -35,6 +41,7 @@ struct TrainResult {
   std::string loaded;                        // the checkpoint the run started from
   bool reached_exit = false;                 // wrote rwkv-final.pth at my_exit_tokens
   bool stage1_done = false;
+  double step_seconds = 0, comm_seconds = 0;  // wall time of the steps; of it, inside collectives
 };
 
 // `args` must be finalize()d. Throws rwkv::Error for every bad input before the first step.
