@@ -63,6 +63,12 @@ bool have_mpi();
 // Throws "[comm] this build has no MPI ..." when have_mpi() is false.
 std::unique_ptr<Comm> make_mpi_comm(double timeout_s = 600);
 
+// NCCL for device buffers (comm_nccl.cu, built when CUDA and NCCL are found): one GPU per rank
+// (`device`), bootstrapped over `bootstrap` (the MPI communicator, which must outlive it and
+// which serves host buffers and barriers). Built but not yet run on a GPU.
+bool have_nccl();
+std::unique_ptr<Comm> make_nccl_comm(Comm& bootstrap, int device);
+
 // The partition of n elements over `world` ranks that ZeRO uses: contiguous, ceil(n/world) each
 // (the last ranks may get less, or 0).
 std::vector<size_t> even_partition(size_t n, int world);
