@@ -2,7 +2,7 @@
 // (ops/q4.h) weights at the projection shapes of an L12-D768 V65536 model: weight GB/s read, best
 // of several passes (the machine is shared). Two regimes: the weights streamed from DRAM (each
 // shape, cold), and a hot one where a 256-row slice stays in L2, which measures the kernel's compute
-// rate alone (what bounds decode once it exceeds DRAM's).
+// rate alone (what bounds decode once it exceeds DRAM's), also without the preparation of x.
 //   bench_quant_gemv [threads 2] [passes 7]
 #include <cstdlib>
 
@@ -96,7 +96,36 @@ int main(int argc, char** argv) {
       for (int r = 0; r < 2000; r++) gemv_batch(&j, 1);
       best = std::max(best, 2000 * m.bytes(kind) * 256 / m.N / secs(t0));
     }
-    std::printf("  | hot 256x768 %6.1f\n", best / 1e9);
+    std::printf("  | hot 256x768 %6.1f", best / 1e9);
+    // The same rows with x prepared once (int8 / q4): the row kernel alone, on this thread.
+    if (kind > 0) {
+      std::vector<float> buf(mm8_prep_floats(m.K) + q4_prep_bytes(m.K));
+      Mm8Vec v8;
+      Q4Vec v4;
+      if (kind == 1) mm8_prepare(v8, buf.data(), x.data(), m.w8);
+      else q4_prepare(v4, buf.data(), x.data(), m.K);
+      double kb = 0;
+      for (int p = 0; p < passes; p++) {
+        auto t0 = Clock::now();
+        for (int r = 0; r < 2000; r++) {
+          if (kind == 1) mm8_rows(y.data(), v8, m.w8, 0, 256, false);
+          else q4_rows(y.data(), v4, m.w4, 0, 256, false);
+        }
+        kb = std::max(kb, 2000 * m.bytes(kind) * 256 / m.N / secs(t0));
+      }
+      // and the preparation of x alone (per call, ns)
+      double tp = 1e30;
+      for (int p = 0; p < passes; p++) {
+        auto t0 = Clock::now();
+        for (int r = 0; r < 2000; r++) {
+          if (kind == 1) mm8_prepare(v8, buf.data(), x.data(), m.w8);
+          else q4_prepare(v4, buf.data(), x.data(), m.K);
+        }
+        tp = std::min(tp, secs(t0) / 2000);
+      }
+      std::printf(", rows alone %6.1f, prepare x (K %ld) %.0f ns", kb / 1e9, long(m.K), tp * 1e9);
+    }
+    std::printf("\n");
     std::fflush(stdout);
   }
   return 0;

@@ -148,7 +148,22 @@ void q4_prepare(Q4Vec& v, void* buf, const float* x, int64_t K) {
   int8_t* xq = static_cast<int8_t*>(buf);                                   // (K)
   float* dx = reinterpret_cast<float*>(xq + (K + 63) / 64 * 64);            // (nb)
   float* sx = dx + nb;                                                      // (nb)
-  for (int64_t b = 0; b < nb; b++) {
+  int64_t b0 = 0;
+#if defined(__AVX512F__)
+  for (; b0 < nb; b0++) {  // the scalar loop's numbers (the sum in another order)
+    const float* xb = x + b0 * kQ4Block;
+    const __m512 v0 = _mm512_loadu_ps(xb), v1 = _mm512_loadu_ps(xb + 16);
+    const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
+    const float inv = amax > 0.f ? 127.f / amax : 0.f;
+    if (!(amax <= 3.4e38f)) break;  // inf or NaN: the scalar loop
+    const __m512 iv = _mm512_set1_ps(inv);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(xq + xq_pos(b0, 0, G)), _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(v0, iv))));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(xq + xq_pos(b0, 16, G)), _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(v1, iv))));
+    dx[b0] = amax / 127.f;
+    sx[b0] = _mm512_reduce_add_ps(_mm512_add_ps(v0, v1));
+  }
+#endif
+  for (int64_t b = b0; b < nb; b++) {
     const float* xb = x + b * kQ4Block;  // (32)
     float amax = 0.f, sum = 0.f;
     for (int j = 0; j < kQ4Block; j++) amax = std::max(amax, std::fabs(xb[j])), sum += xb[j];
