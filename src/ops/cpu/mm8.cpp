@@ -11,6 +11,7 @@
 
 #include "ops/cpu/quant_matmul.h"
 #include "ops/cpu/sgemm.h"
+#include "ops/cpu/simd_reduce.h"
 #include "ops/mm8.h"
 #include "ops/row_invariant.h"
 
@@ -110,13 +111,16 @@ inline void dot_rows_int(float* s, const uint8_t* const* q, const Mm8Vec& v, int
 #undef RWKV_MM8_ROW
   }
   const __m512i acc[4][4] = {{a00, a01, a02, a03}, {a10, a11, a12, a13}, {a20, a21, a22, a23}, {a30, a31, a32, a33}};
+  __m512 f[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
   for (int r = 0; r < R; r++) {
-    __m512 f = _mm512_cvtepi32_ps(acc[r][3]);
-    f = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[r][2]), _mm512_set1_ps(256.f), f);
-    f = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[r][1]), _mm512_set1_ps(65536.f), f);
-    f = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[r][0]), _mm512_set1_ps(16777216.f), f);
-    s[r] = _mm512_reduce_add_ps(f) * v.scale;
+    f[r] = _mm512_cvtepi32_ps(acc[r][3]);
+    f[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[r][2]), _mm512_set1_ps(256.f), f[r]);
+    f[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[r][1]), _mm512_set1_ps(65536.f), f[r]);
+    f[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[r][0]), _mm512_set1_ps(16777216.f), f[r]);
   }
+  float t[4];
+  _mm_storeu_ps(t, simd::hsum4(f[0], f[1], f[2], f[3]));
+  for (int r = 0; r < R; r++) s[r] = t[r] * v.scale;
 }
 
 inline void dot4_int(float* s, const uint8_t* const* q, int nrows, const Mm8Vec& v, int64_t K) {
