@@ -31,7 +31,8 @@ void mm8_dequant_rows(float* out, const Mm8Weight& w, int64_t r0, int64_t r1);
 
 // out (M, N) (+)= inp (M, K) @ W'^T. Rows are computed as
 //   out[m, o] = rx[o] * (q[o] . (ry * x_m) + 0.5 * sum(ry * x_m)) + my . x_m + mx[o] * sum(x_m)
-// (W' factored: one int8 widening and one FMA per weight; fp32 round-off as any fp32 product)
+// (W' factored; q . (ry * x) as integer dots with AVX-512 VNNI, see Mm8Vec, else one int8 widening
+// and one FMA per weight; fp32 round-off as any fp32 product)
 // for M up to 64 rows (decode, batched decode) and always in row-invariant mode (ops/row_invariant.h:
 // each row's numbers then depend on nothing else); more rows (prefill) widen panels of W' exactly
 // and multiply them with sgemm.
