@@ -7,6 +7,7 @@
 // The package holds q transposed, (K, N); here q keeps W's layout so that a row of q is one
 // output, read in place by the GEMV like any other weight row.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 
 namespace rwkv {
@@ -30,19 +31,29 @@ void mm8_dequant_rows(float* out, const Mm8Weight& w, int64_t r0, int64_t r1);
 
 // out (M, N) (+)= inp (M, K) @ W'^T. Rows are computed as
 //   out[m, o] = rx[o] * (q[o] . (ry * x_m) + 0.5 * sum(ry * x_m)) + my . x_m + mx[o] * sum(x_m)
-// (W' factored: one int8 widening and one FMA per weight; fp32 round-off as any fp32 product)
+// (W' factored; q . (ry * x) as integer dots with AVX-512 VNNI, see Mm8Vec, else one int8 widening
+// and one FMA per weight; fp32 round-off as any fp32 product)
 // for M up to 64 rows (decode, batched decode) and always in row-invariant mode (ops/row_invariant.h:
 // each row's numbers then depend on nothing else); more rows (prefill) widen panels of W' exactly
 // and multiply them with sgemm.
 void mm8_forward(float* out, const float* inp, const Mm8Weight& w, int64_t M, bool accumulate = false);
 
 // For gemv_batch (ops/gemv.h): one token's x prepared once per product, then any range of output
-// rows. xr: (K) = ry * x; the sums are over i < K.
+// rows. xr: (K) = ry * x; the sums are over i < K. With AVX-512 VNNI the rows' dots q . xr run on
+// integers: xr scaled by a power of two 2^e (max |xr| * 2^e in [2^29, 2^30)) and rounded,
+// X = round(xr * 2^e), exact for every element within 64x of the largest and off by at most 2^-31 of
+// the largest otherwise, is split into four signed bytes X = X0 2^24 + X1 2^16 + X2 2^8 + X3 (xl: 4
+// planes of K rounded up to 64, zero-padded), and q . xr = 2^-e sum_l 2^(24 - 8l) (q . Xl) with exact
+// int32 dots (vpdpbusd, u8 x s8); elsewhere (and for an x that is not finite) fp32 FMAs on xr.
 struct Mm8Vec {
   const float* xr = nullptr;
   float sum_xr = 0, sum_myx = 0, sum_x = 0;
+  const int8_t* xl = nullptr;  // nullptr: use xr
+  float scale = 0;             // 2^-e
 };
-void mm8_prepare(Mm8Vec& v, float* xr, const float* x, const Mm8Weight& w);
+// Floats of scratch mm8_prepare needs for an input of K.
+size_t mm8_prep_floats(int64_t K);
+void mm8_prepare(Mm8Vec& v, float* buf, const float* x, const Mm8Weight& w);
 void mm8_rows(float* y, const Mm8Vec& v, const Mm8Weight& w, int64_t r0, int64_t r1, bool accumulate);
 
 }  // namespace rwkv

@@ -282,13 +282,13 @@ void gemv_batch(const GemvJob* jobs, int n) {
   thread_local std::vector<Mm8Vec> v8_buf;
   thread_local std::vector<float> xr8;
   v8_buf.assign(size_t(n), Mm8Vec{});
-  int64_t n8 = 0;
-  for (int i = 0; i < n; i++) n8 += jobs[i].i8 ? jobs[i].K : 0;
-  xr8.resize(size_t(n8));
-  for (int i = 0, off = 0; i < n; i++)
+  size_t n8 = 0;
+  for (int i = 0; i < n; i++) n8 += jobs[i].i8 ? mm8_prep_floats(jobs[i].K) : 0;
+  xr8.resize(n8);
+  for (size_t i = 0, off = 0; i < size_t(n); i++)
     if (jobs[i].i8) {
       mm8_prepare(v8_buf[i], xr8.data() + off, jobs[i].x, *jobs[i].i8);
-      off += int(jobs[i].K);
+      off += mm8_prep_floats(jobs[i].K);
     }
   const Mm8Vec* v8 = v8_buf.data();
   // q4 jobs: x quantized per block of 32, once per job (ops/q4.h)
