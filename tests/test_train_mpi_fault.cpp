@@ -46,18 +46,31 @@ int find_rank(const std::string& mark, int rank) {
   return -1;
 }
 
+// A 2-rank job in the background: stage 1 writes the init, then mpirun trains from it with
+// `extra` flags. Its output goes to d/mpi.log and its exit status to d/rc; `mark` tags the ranks'
+// environment (find_rank).
+struct BackgroundJob {
+  std::string proj, log, rc_file, mark;
+};
+BackgroundJob start_two_rank_job(const TempDir& d, const std::string& extra) {
+  BackgroundJob j{d / "run", d / "mpi.log", d / "rc", "RWKV_FAULT_TEST=" + fs::path(d.path).filename().string()};
+  EXPECT_EQ(run_logged(std::string(RWKV_BIN) + " " + tiny_flags(j.proj, 1, 480, 100000) + " --train_stage 1",
+                       d / "init.log"), 0) << read_file(d / "init.log");
+  const std::string job = "export " + j.mark + "; " + mpirun_prefix(2, "-x RWKV_FAULT_TEST") + RWKV_BIN + " " +
+                          tiny_flags(j.proj, 2, 240, 100000) + " --train_stage 3" + extra + " --load_model " + j.proj +
+                          "/rwkv-init.pth";
+  EXPECT_EQ(std::system(("(" + job + " >" + j.log + " 2>&1 </dev/null; echo $? >" + j.rc_file + ") &").c_str()), 0);
+  return j;
+}
+
 }  // namespace
 
 TEST(TrainMpiFault, KilledRankEndsTheJobAndTheRunResumes) {
   RWKV_NEED_MPIRUN();
   TempDir d;
-  const std::string proj = d / "run", log = d / "mpi.log", rc_file = d / "rc";
-  ASSERT_EQ(run_logged(std::string(RWKV_BIN) + " " + tiny_flags(proj, 1, 480, 100000) + " --train_stage 1",
-                       d / "init.log"), 0) << read_file(d / "init.log");
-  const std::string mark = "RWKV_FAULT_TEST=" + fs::path(d.path).filename().string();
-  const std::string job = "export " + mark + "; " + mpirun_prefix(2, "-x RWKV_FAULT_TEST") + RWKV_BIN + " " +
-                          tiny_flags(proj, 2, 240, 100000) + " --train_stage 3 --load_model " + proj + "/rwkv-init.pth";
-  ASSERT_EQ(std::system(("(" + job + " >" + log + " 2>&1 </dev/null; echo $? >" + rc_file + ") &").c_str()), 0);
+  const BackgroundJob j = start_two_rank_job(d, "");
+  const std::string &proj = j.proj, &log = j.log, &rc_file = j.rc_file, &mark = j.mark;
+  ASSERT_FALSE(HasFailure()) << "the job did not start";
   // Two checkpoints (168 steps), then kill rank 1.
   auto t_start = std::chrono::steady_clock::now();
   while (!fs::exists(proj + "/rwkv-1.pth")) {
@@ -102,14 +115,9 @@ TEST(TrainMpiFault, KilledRankEndsTheJobAndTheRunResumes) {
 TEST(TrainMpiFault, StalledRankTimesOut) {
   RWKV_NEED_MPIRUN();
   TempDir d;
-  const std::string proj = d / "run", log = d / "mpi.log", rc_file = d / "rc";
-  ASSERT_EQ(run_logged(std::string(RWKV_BIN) + " " + tiny_flags(proj, 1, 480, 100000) + " --train_stage 1",
-                       d / "init.log"), 0) << read_file(d / "init.log");
-  const std::string mark = "RWKV_FAULT_TEST=" + fs::path(d.path).filename().string();
-  const std::string job = "export " + mark + "; " + mpirun_prefix(2, "-x RWKV_FAULT_TEST") + RWKV_BIN + " " +
-                          tiny_flags(proj, 2, 240, 100000) + " --train_stage 3 --comm_timeout 5 --load_model " + proj +
-                          "/rwkv-init.pth";
-  ASSERT_EQ(std::system(("(" + job + " >" + log + " 2>&1 </dev/null; echo $? >" + rc_file + ") &").c_str()), 0);
+  const BackgroundJob j = start_two_rank_job(d, " --comm_timeout 5");
+  const std::string &proj = j.proj, &log = j.log, &rc_file = j.rc_file, &mark = j.mark;
+  ASSERT_FALSE(HasFailure()) << "the job did not start";
   auto t_start = std::chrono::steady_clock::now();
   while (read_metrics(proj).size() < 5) {
     ASSERT_FALSE(fs::exists(rc_file)) << read_file(log);

@@ -66,7 +66,17 @@ const std::set<std::string> kTopHeadQk = {"head_q.weight", "head_k.weight", "cop
 
 bool in_layout(Arch a, const std::string& sub) { return layout_names(a).count(sub) > 0; }
 
-// "blocks.12.att.x_r" -> (12, "att.x_r"); -1 when not a block key.
+
+int dim(const StateDict& sd, const std::string& key, int d, const std::string& src) {
+  const Tensor* tp = sd.find(key);
+  if (!tp) fail("model", "{}: missing tensor '{}'", src, key);
+  const Tensor& t = *tp;
+  if (t.dim() <= d) fail("model", "{}: tensor '{}' has shape {}, expected at least {} dimensions", src, key, shape_str(t.shape), d + 1);
+  return int(t.shape[d]);
+}
+
+}  // namespace
+
 int split_block(const std::string& k, std::string* sub) {
   if (k.rfind("blocks.", 0) != 0) return -1;
   size_t dot = k.find('.', 7);
@@ -80,16 +90,6 @@ int split_block(const std::string& k, std::string* sub) {
   *sub = k.substr(dot + 1);
   return layer;
 }
-
-int dim(const StateDict& sd, const std::string& key, int d, const std::string& src) {
-  const Tensor* tp = sd.find(key);
-  if (!tp) fail("model", "{}: missing tensor '{}'", src, key);
-  const Tensor& t = *tp;
-  if (t.dim() <= d) fail("model", "{}: tensor '{}' has shape {}, expected at least {} dimensions", src, key, shape_str(t.shape), d + 1);
-  return int(t.shape[d]);
-}
-
-}  // namespace
 
 ModelConfig detect_config(const StateDict& sd, const std::string& src) {
   ModelConfig c;

@@ -39,4 +39,7 @@ ModelConfig x070_config(int n_layer, int n_embd, int vocab_size, int head_size =
 // The x070 parameter names and shapes in the official state-dict order (RWKV-LM train_temp).
 std::vector<std::pair<std::string, Shape>> x070_param_shapes(const ModelConfig& cfg);
 
+// "blocks.12.att.x_r" -> 12 with *sub = "att.x_r"; -1 (sub untouched) when k is not a block key.
+int split_block(const std::string& k, std::string* sub);
+
 }  // namespace rwkv

@@ -129,12 +129,7 @@ StateDict x070_init(const ModelConfig& cfg, uint64_t seed, DType dtype,
     Tensor f = Tensor::empty(DType::F32, shape);  // torch builds fp32, then casts
     float* p = f.ptr<float>();
     std::string sub;
-    int layer = -1;
-    if (name.rfind("blocks.", 0) == 0) {
-      size_t dot = name.find('.', 7);
-      layer = std::stoi(name.substr(7, dot - 7));
-      sub = name.substr(dot + 1);
-    }
+    const int layer = split_block(name, &sub);
     switch (rule.kind) {
       case InitRule::Zero: std::memset(p, 0, numel * 4); break;
       case InitRule::Uniform: {

@@ -116,12 +116,7 @@ StateDict rwkv56_init(const ModelConfig& cfg, uint64_t seed, DType dtype,
       } break;
       case InitRule::Module: {
         std::string sub;
-        int layer = -1;
-        if (name.rfind("blocks.", 0) == 0) {
-          size_t dot = name.find('.', 7);
-          layer = std::stoi(name.substr(7, dot - 7));
-          sub = name.substr(dot + 1);
-        }
+        const int layer = split_block(name, &sub);
         std::vector<float> v;
         if (name.ends_with("ln0.weight") || name.ends_with("ln1.weight") || name.ends_with("ln2.weight") || name == "ln_out.weight") {
           for (int64_t i = 0; i < numel; i++) p[i] = 1.0f;
