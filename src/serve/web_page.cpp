@@ -95,7 +95,17 @@ async function send(text) {
   };
   controller = new AbortController();
   busy(true);
-  let reply = '', tokens = 0, t0 = 0;
+  // the reply is drawn once per frame, appending only what is new: setting the whole text and
+  // reading the scroll height per token costs O(length) each and freezes the page on a long,
+  // fast reply
+  let reply = '', shown = 0, frame = 0, tokens = 0, t0 = 0;
+  const draw = () => {
+    frame = 0;
+    if (shown < reply.length) { out.append(reply.slice(shown)); shown = reply.length; }
+    const s = (performance.now() - t0) / 1000;
+    if (t0 && s > 0) $('tps').textContent = (tokens / s).toFixed(1);
+    $('log').scrollTop = $('log').scrollHeight;
+  };
   try {
     const r = await fetch('/v1/chat/completions', { method: 'POST', headers: headers(), body: JSON.stringify(body), signal: controller.signal });
     if (!r.ok) {
@@ -128,16 +138,15 @@ async function send(text) {
           if (!t0) t0 = performance.now();
           reply += piece;
           tokens++;
-          out.textContent = reply;
-          const s = (performance.now() - t0) / 1000;
-          if (s > 0) $('tps').textContent = (tokens / s).toFixed(1);
-          $('log').scrollTop = $('log').scrollHeight;
+          if (!frame) frame = requestAnimationFrame(draw);
         }
       }
     }
   } catch (e) {
     if (e.name !== 'AbortError') add('error', String(e.message || e));
   } finally {
+    if (frame) cancelAnimationFrame(frame);
+    draw();
     history.push({ role: 'assistant', content: reply });
     controller = null;
     busy(false);
