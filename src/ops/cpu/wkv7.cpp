@@ -57,21 +57,23 @@ void wkv7_forward(float* y, float* s_out, float* s_ckpt, const float* r, const f
   const int64_t tstride = int64_t(H) * N;  // between tokens
 #pragma omp parallel if (int64_t(B) * H * T * N * N > 65536)
   {
-    std::vector<float> S(NN);
+    // the state evolves in s_out where there is one (in place when s0 == s_out: a decode step
+    // copies nothing), else in a scratch of this thread
+    std::vector<float> scratch(s_out ? 0 : NN);
 #pragma omp for schedule(static)
     for (int bh = 0; bh < B * H; bh++) {
       const int bi = bh / H, h = bh % H;
-      if (s0)
-        std::memcpy(S.data(), s0 + bh * NN, sizeof(float) * NN);
-      else
-        std::memset(S.data(), 0, sizeof(float) * NN);
+      float* S = s_out ? s_out + bh * NN : scratch.data();
+      if (!s0)
+        std::memset(S, 0, sizeof(float) * NN);
+      else if (s0 + bh * NN != S)
+        std::memcpy(S, s0 + bh * NN, sizeof(float) * NN);
       for (int t = 0; t < T; t++) {
         if (s_ckpt && t % WKV7_CHUNK == 0)
-          std::memcpy(s_ckpt + (bh * nch + t / WKV7_CHUNK) * NN, S.data(), sizeof(float) * NN);
+          std::memcpy(s_ckpt + (bh * nch + t / WKV7_CHUNK) * NN, S, sizeof(float) * NN);
         const int64_t o = (int64_t(bi) * T + t) * tstride + int64_t(h) * N;
-        wkv7_step(S.data(), y + o, nullptr, r + o, w + o, k + o, v + o, a + o, b + o, N);
+        wkv7_step(S, y + o, nullptr, r + o, w + o, k + o, v + o, a + o, b + o, N);
       }
-      if (s_out) std::memcpy(s_out + bh * NN, S.data(), sizeof(float) * NN);
     }
   }
 }
