@@ -1,6 +1,8 @@
 // wkv7.cpp — CPU WKV-7 forward and backward (see ops/wkv7.h). One (batch, head) per OpenMP
 // task; the N x N state of a head (16 KiB for N = 64) stays in L1/L2 and the inner loops over
-// the key index j are contiguous, so they vectorise.
+// the key index j are contiguous, so they vectorise. A step with N = 64 on AVX-512 keeps a, b,
+// w, k in registers and reduces four rows' dot products together (decode at batch 16 spent 16 %
+// of its time here, one horizontal reduction per row and dot).
 #include "ops/wkv7.h"
 
 #include <cstring>
@@ -8,6 +10,8 @@
 
 #if defined(__AVX512F__)
 #include <immintrin.h>
+
+#include "ops/cpu/simd_reduce.h"
 // GCC 12 warns inside _mm512_reduce_add_ps (its _mm512_undefined_ps helper); a false positive.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
@@ -37,6 +41,49 @@ inline void wkv7_step(float* __restrict S, float* __restrict y, float* __restric
                       const float* __restrict r, const float* __restrict w,
                       const float* __restrict k, const float* __restrict v,
                       const float* __restrict a, const float* __restrict b, int N) {
+#if defined(__AVX512F__)
+  if (N == 64) {  // the RWKV-7 head size: a, b, w, k in registers, four rows at a time
+    const __m512 a0 = _mm512_loadu_ps(a), a1 = _mm512_loadu_ps(a + 16), a2 = _mm512_loadu_ps(a + 32),
+                 a3 = _mm512_loadu_ps(a + 48);
+    const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16), b2 = _mm512_loadu_ps(b + 32),
+                 b3 = _mm512_loadu_ps(b + 48);
+    const __m512 w0 = _mm512_loadu_ps(w), w1 = _mm512_loadu_ps(w + 16), w2 = _mm512_loadu_ps(w + 32),
+                 w3 = _mm512_loadu_ps(w + 48);
+    const __m512 k0 = _mm512_loadu_ps(k), k1 = _mm512_loadu_ps(k + 16), k2 = _mm512_loadu_ps(k + 32),
+                 k3 = _mm512_loadu_ps(k + 48);
+    for (int i = 0; i < 64; i += 4) {
+      float* __restrict R = S + int64_t(i) * 64;  // rows i..i+3
+      __m512 p[4];
+      for (int q = 0; q < 4; q++) {  // sa = row . a
+        const float* x = R + 64 * q;
+        p[q] = _mm512_fmadd_ps(_mm512_loadu_ps(x + 48), a3,
+               _mm512_fmadd_ps(_mm512_loadu_ps(x + 32), a2,
+               _mm512_fmadd_ps(_mm512_loadu_ps(x + 16), a1, _mm512_mul_ps(_mm512_loadu_ps(x), a0))));
+      }
+      alignas(16) float sa[4];
+      _mm_store_ps(sa, simd::hsum4(p[0], p[1], p[2], p[3]));
+      for (int q = 0; q < 4; q++) {  // row = row * w + sa * b + v_i * k, then y_i = row . r
+        float* x = R + 64 * q;
+        const __m512 s = _mm512_set1_ps(sa[q]), vi = _mm512_set1_ps(v[i + q]);
+        const __m512 n0 = _mm512_fmadd_ps(_mm512_loadu_ps(x), w0, _mm512_fmadd_ps(s, b0, _mm512_mul_ps(vi, k0)));
+        const __m512 n1 = _mm512_fmadd_ps(_mm512_loadu_ps(x + 16), w1, _mm512_fmadd_ps(s, b1, _mm512_mul_ps(vi, k1)));
+        const __m512 n2 = _mm512_fmadd_ps(_mm512_loadu_ps(x + 32), w2, _mm512_fmadd_ps(s, b2, _mm512_mul_ps(vi, k2)));
+        const __m512 n3 = _mm512_fmadd_ps(_mm512_loadu_ps(x + 48), w3, _mm512_fmadd_ps(s, b3, _mm512_mul_ps(vi, k3)));
+        _mm512_storeu_ps(x, n0);
+        _mm512_storeu_ps(x + 16, n1);
+        _mm512_storeu_ps(x + 32, n2);
+        _mm512_storeu_ps(x + 48, n3);
+        if (y)
+          p[q] = _mm512_fmadd_ps(n3, _mm512_loadu_ps(r + 48),
+                 _mm512_fmadd_ps(n2, _mm512_loadu_ps(r + 32),
+                 _mm512_fmadd_ps(n1, _mm512_loadu_ps(r + 16), _mm512_mul_ps(n0, _mm512_loadu_ps(r)))));
+      }
+      if (y) _mm_storeu_ps(y + i, simd::hsum4(p[0], p[1], p[2], p[3]));
+      if (sa_out) _mm_storeu_ps(sa_out + i, _mm_load_ps(sa));
+    }
+    return;
+  }
+#endif
   for (int i = 0; i < N; i++) {
     float* __restrict row = S + int64_t(i) * N;
     const float sa = dot(row, a, N);
