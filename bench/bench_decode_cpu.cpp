@@ -29,10 +29,12 @@
 #include "model/rwkv7_params.h"
 #include "ops/cpu/sgemm.h"
 #include "bench_util.h"
+#include "ops/cpu/blas_core.h"
 
 using namespace rwkv;
 using namespace rwkv::bench;
 int main(int argc, char** argv) {
+  rwkv::blas_core_startup(argv);  // OpenBLAS kernels chosen from the CPU features, as in rwkv
   int L = 12, C = 768, V = 65536, threads = 2, n_decode = 32, n_prefill = 512, max_rows = 256;
   std::string model, save, dtypes = "all";
   for (int i = 1; i + 1 < argc; i += 2) {

@@ -1,10 +1,15 @@
 // test_cpu_features.cpp — core/cpu_features.h: which OPENBLAS_CORETYPE is forced from the CPU's
-// features and the core OpenBLAS picked (never from model numbers).
+// features and the core OpenBLAS picked (never from model numbers), and the startup helper's
+// view of this process (ops/cpu/blas_core.h).
 #include <gtest/gtest.h>
 
+#include <cctype>
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include "core/cpu_features.h"
+#include "ops/cpu/blas_core.h"
 
 using namespace rwkv;
 
@@ -91,3 +96,49 @@ TEST(BlasCore, FeaturesWithoutOsSupportForceNothing) {
   f.avx512f = f.avx512bw = f.avx512dq = true;  // no VL: not the SkylakeX set
   EXPECT_EQ(choose_blas_coretype(f, "Prescott", "0.3.21", nullptr), "HASWELL");
 }
+
+TEST(BlasCore, ThisProcessMatchesTheDecision) {
+  // rwkv_tests' main ran blas_core_startup(): the core in use is one the decision accepts as is
+  // (unless the user chose one: then that one is in use)
+  const CpuFeatures& cpu = cpu_features();
+  const char* user = std::getenv("OPENBLAS_CORETYPE");
+  if (user && *user && !std::getenv("RWKV_BLAS_REEXEC")) GTEST_SKIP() << "OPENBLAS_CORETYPE set by the user";
+  EXPECT_FALSE(cpu.flags().empty());
+  const std::string core = blas_core_name();
+  const std::string summary = blas_core_summary();
+  EXPECT_NE(summary.find("core " + core), std::string::npos) << summary;
+  EXPECT_EQ(choose_blas_coretype(cpu, core, blas_version(), nullptr), "") << summary << " | " << cpu.flags();
+}
+
+#ifdef RWKV_FAKE_BLAS_CORE
+namespace {
+std::string run_with_fake_core(const std::string& args) {  // stdout and stderr of `rwkv <args>`
+  const std::string cmd = "env -u OPENBLAS_CORETYPE -u RWKV_BLAS_REEXEC LD_PRELOAD=" RWKV_FAKE_BLAS_CORE " " RWKV_BIN
+                          " " + args + " 2>&1";
+  std::string out;
+  if (FILE* p = popen(cmd.c_str(), "r")) {
+    char buf[4096];
+    for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+    pclose(p);
+  }
+  return out;
+}
+}  // namespace
+
+TEST(BlasCore, StartupReexecsOnceWithTheChosenCore) {
+  // OpenBLAS made to report "Prescott": rwkv starts itself again with OPENBLAS_CORETYPE set, once,
+  // and the library then really runs the chosen kernels
+  const CpuFeatures& cpu = cpu_features();
+  const std::string want = choose_blas_coretype(cpu, "Prescott", blas_version(), nullptr);
+  if (want.empty()) GTEST_SKIP() << "this CPU has no AVX2: nothing to choose (" << cpu.flags() << ")";
+  const std::string out = run_with_fake_core("version");
+  EXPECT_NE(out.find("chosen by rwkv from the CPU features; OpenBLAS had picked Prescott"), std::string::npos) << out;
+  std::string name = want;  // "COOPERLAKE" -> "core Cooperlake"
+  for (size_t i = 1; i < name.size(); i++) name[i] = char(std::tolower(name[i]));
+  if (name == "Skylakex") name = "SkylakeX";
+  EXPECT_NE(out.find("core " + name + " "), std::string::npos) << out;
+  // the arguments survive the exec
+  const std::string bad = run_with_fake_core("'no such command'");
+  EXPECT_NE(bad.find("unknown command 'no such command'"), std::string::npos) << bad;
+}
+#endif
