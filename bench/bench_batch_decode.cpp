@@ -90,6 +90,7 @@ int main(int argc, char** argv) {
     else { std::fprintf(stderr, "unknown flag %s\n", a.c_str()); return 2; }
   }
   set_num_threads(threads);
+  print_machine(threads);
   Bandwidth bw;
   bw.measure(5);
   double flops = measure_sgemm(64, C);
