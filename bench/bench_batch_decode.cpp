@@ -14,6 +14,7 @@
 #include "bench_util.h"
 #include "core/threads.h"
 #include "engine/engine.h"
+#include "ops/cpu/blas_core.h"
 
 using namespace rwkv;
 using namespace rwkv::bench;
@@ -72,6 +73,7 @@ double prefill_rate(const Engine& e, int n) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  rwkv::blas_core_startup(argv);  // OpenBLAS kernels chosen from the CPU features, as in rwkv
   int L = 12, C = 768, V = 65536, threads = 2, steps = 8, n_prefill = 512;
   std::string batches = "1,4,16,64", v6_batches = "1,16", runs = "x070:fp32,x070:bf16,x060:fp32";
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -88,6 +90,7 @@ int main(int argc, char** argv) {
     else { std::fprintf(stderr, "unknown flag %s\n", a.c_str()); return 2; }
   }
   set_num_threads(threads);
+  print_machine(threads);
   Bandwidth bw;
   bw.measure(5);
   double flops = measure_sgemm(64, C);

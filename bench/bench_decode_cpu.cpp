@@ -1,8 +1,10 @@
 // bench_decode_cpu.cpp — CPU inference speed of an RWKV-7 model next to the machine's limits
-// measured in the same run: decode (batch 1, one token at a time) tokens/s vs the memory-
-// bandwidth bound (bytes of weights read per token / measured read bandwidth; decode is the best
-// of 5 rounds, the bandwidth the best pass over the run, one right before each round), and
-// prefill tokens/s (best of 4) vs the measured sgemm FLOP/s (2 * matrix params FLOPs per token).
+// measured in the same run (printed first: CPU model, ISA flags, OpenBLAS core, read bandwidth of
+// the --threads threads at 256 MiB / 512 MiB / 1 GiB, bench_util.h): decode (batch 1, one token
+// at a time) tokens/s vs the memory-bandwidth bound (bytes of weights read per token / measured
+// read bandwidth; decode is the best of 5 rounds, the bandwidth the best pass over the run, one
+// right before each round), and prefill tokens/s (best of 4) vs the measured sgemm FLOP/s
+// (2 * matrix params FLOPs per token).
 //   bench_decode_cpu [--layers 12] [--embd 768] [--vocab 65536] [--threads 2] [--decode 32]
 //                    [--prefill 512] [--model FILE]   (default: random weights, L12-D768 V65536)
 //                    [--dtype all|LIST]  (default all = fp32,bf16,int8,q4; LIST: comma-separated of fp32, bf16,
@@ -29,10 +31,12 @@
 #include "model/rwkv7_params.h"
 #include "ops/cpu/sgemm.h"
 #include "bench_util.h"
+#include "ops/cpu/blas_core.h"
 
 using namespace rwkv;
 using namespace rwkv::bench;
 int main(int argc, char** argv) {
+  rwkv::blas_core_startup(argv);  // OpenBLAS kernels chosen from the CPU features, as in rwkv
   int L = 12, C = 768, V = 65536, threads = 2, n_decode = 32, n_prefill = 512, max_rows = 256;
   std::string model, save, dtypes = "all";
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -58,12 +62,13 @@ int main(int argc, char** argv) {
     return 0;
   }
 
+  print_machine(threads);
   Bandwidth bw;
   bw.measure(5);
   const int Tg = std::min(n_prefill, 256);
   double flops_peak = measure_sgemm(Tg, C);  // best seen; measured again next to each prefill
-  std::printf("machine: %d threads; read bandwidth %.2f GB/s (so far); sgemm (%dx%d @ %dx%d) %.1f GFLOP/s\n",
-              threads, bw.best / 1e9, Tg, C, C, 4 * C, flops_peak / 1e9);
+  std::printf("read bandwidth (%d threads, best pass so far): %s\nsgemm (%dx%d @ %dx%d) %.1f GFLOP/s\n", threads,
+              bw.report().c_str(), Tg, C, C, 4 * C, flops_peak / 1e9);
 
   std::vector<std::string> kinds;
   for (size_t p = 0; p <= dtypes.size();) {
@@ -138,6 +143,8 @@ int main(int argc, char** argv) {
                 dec_bound, bw.best / 1e9, pf, 100 * pf / pf_bound, pf_bound);
     std::fflush(stdout);
   }
+  std::printf("read bandwidth (%d threads, best of %d passes over the run): %s\n", threads, bw.passes_done,
+              bw.report().c_str());
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
   std::printf("peak RSS %.2f GB (all the runs above: the random model and each converted copy)\n", ru.ru_maxrss / 1e6);

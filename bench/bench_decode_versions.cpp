@@ -14,11 +14,13 @@
 #include "core/threads.h"
 #include "engine/engine.h"
 #include "bench_util.h"
+#include "ops/cpu/blas_core.h"
 
 using namespace rwkv;
 using namespace rwkv::bench;
 
 int main(int argc, char** argv) {
+  rwkv::blas_core_startup(argv);  // OpenBLAS kernels chosen from the CPU features, as in rwkv
   int L = argc > 1 ? std::atoi(argv[1]) : 12, C = argc > 2 ? std::atoi(argv[2]) : 768;
   int V = argc > 3 ? std::atoi(argv[3]) : 65536, n = argc > 4 ? std::atoi(argv[4]) : 64;
   int threads = argc > 5 ? std::atoi(argv[5]) : 0;

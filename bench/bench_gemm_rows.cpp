@@ -8,11 +8,13 @@
 #include "bench_util.h"
 #include "core/threads.h"
 #include "ops/gemm_rows.h"
+#include "ops/cpu/blas_core.h"
 
 using namespace rwkv;
 using namespace rwkv::bench;
 
 int main(int argc, char** argv) {
+  rwkv::blas_core_startup(argv);  // OpenBLAS kernels chosen from the CPU features, as in rwkv
   set_num_threads(argc > 1 ? std::atoi(argv[1]) : 2);
   const int64_t shapes[][2] = {{768, 768}, {3072, 768}, {768, 3072}, {65536, 768}};  // (N, K)
   std::printf("| W (N x K) | dtype | M | gemm_rows GFLOP/s | sgemm (fp32 W) GFLOP/s |\n|---|---|---|---|---|\n");

@@ -11,6 +11,7 @@
 #include "ops/gemv.h"
 #include "ops/mm8.h"
 #include "ops/q4.h"
+#include "ops/cpu/blas_core.h"
 
 using namespace rwkv;
 using namespace rwkv::bench;
@@ -56,6 +57,7 @@ struct Quantized {  // one matrix in the three forms
 }  // namespace
 
 int main(int argc, char** argv) {
+  rwkv::blas_core_startup(argv);  // OpenBLAS kernels chosen from the CPU features, as in rwkv
   const int threads = argc > 1 ? std::atoi(argv[1]) : 2, passes = argc > 2 ? std::atoi(argv[2]) : 7;
   set_num_threads(threads);
   const int64_t shapes[][2] = {{768, 768}, {3072, 768}, {768, 3072}, {65536, 768}};  // (N, K)

@@ -14,6 +14,7 @@
 #include "model/rwkv56_train.h"
 #include "model/rwkv7_params.h"
 #include "model/rwkv7_train.h"
+#include "ops/cpu/blas_core.h"
 
 using namespace rwkv;
 
@@ -67,6 +68,7 @@ void run7(const BenchShape& s, const std::vector<int32_t>& tok) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  rwkv::blas_core_startup(argv);  // OpenBLAS kernels chosen from the CPU features, as in rwkv
   BenchShape s;
   int threads = 2;
   for (int i = 1; i + 1 < argc; i += 2) {

@@ -17,6 +17,7 @@
 #include "core/threads.h"
 #include "model/rwkv7_params.h"
 #include "model/rwkv7_train.h"
+#include "ops/cpu/blas_core.h"
 
 using namespace rwkv;
 
@@ -86,6 +87,7 @@ void run(const BenchShape& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  rwkv::blas_core_startup(argv);  // OpenBLAS kernels chosen from the CPU features, as in rwkv
   BenchShape one{4, 256, 256, 128, 8, 5, false};
   bool custom = false;
   int threads = 0;

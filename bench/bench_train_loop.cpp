@@ -14,6 +14,7 @@
 #include "train/adamw.h"
 #include "train/train_args.h"
 #include "train/train_model.h"
+#include "ops/cpu/blas_core.h"
 
 extern "C" char* openblas_get_config(void);
 
@@ -56,6 +57,7 @@ static void bench(const char* label, TrainArgs a, int steps, bool grad_cp) {
 }
 
 int main(int argc, char** argv) {
+  rwkv::blas_core_startup(argv);  // OpenBLAS kernels chosen from the CPU features, as in rwkv
   int steps = argc > 1 ? std::atoi(argv[1]) : 5;
   int threads = argc > 2 ? std::atoi(argv[2]) : 0;
   bool grad_cp = argc > 3 && std::atoi(argv[3]) != 0;

@@ -1,6 +1,7 @@
 // main.cpp — `rwkv` entry point: dispatch to a registered subcommand; library errors
 // (rwkv::Error) are printed as "rwkv <cmd>: error: ..." and exit with status 1; a standard-library
-// exception is never printed bare ("[memory] out of memory", "[internal] ...").
+// exception is never printed bare ("[memory] out of memory", "[internal] ..."). First of all, the
+// OpenBLAS kernels are chosen from the CPU features (ops/cpu/blas_core.h: may start rwkv again).
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -13,6 +14,7 @@
 
 #include "cli/command.h"
 #include "core/error.h"
+#include "ops/cpu/blas_core.h"
 
 namespace rwkv::cli {
 
@@ -36,6 +38,7 @@ static void usage(FILE* f) {
 }
 
 int main(int argc, char** argv) {
+  rwkv::blas_core_startup(argv);  // before any thread and any GEMM
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "help")) {
     usage(stdout);
     return argc < 2 ? 2 : 0;
