@@ -20,7 +20,9 @@ class RunLogs {
 
   void new_run(const TrainArgs& args);
   void epoch_line(int64_t epoch, double mean_loss, double lr, int64_t epoch_in_run);
-  void step_metrics(int64_t step, double loss, double lr, double grad_norm, int64_t tokens, double tokens_per_s);
+  // comm_wait_pct >= 0 (several ranks): the share of the step this rank waited on communication.
+  void step_metrics(int64_t step, double loss, double lr, double grad_norm, int64_t tokens, double tokens_per_s,
+                    double comm_wait_pct = -1);
 
  private:
   int log_fd_ = -1, metrics_fd_ = -1;
