@@ -326,6 +326,7 @@ TrainResult run_training(const TrainArgs& a, const ModelBackend& backend, const 
   int64_t global_step = 0;
   double loss_sum = 0, last_lr = 0;
   int64_t loss_count = 0;
+  comm.take_comm_seconds();  // the start's broadcasts are no step's communication
   auto t_last = std::chrono::steady_clock::now();
   for (int64_t cur_epoch = 0;; cur_epoch++) {
     const int64_t real_epoch = args.epoch_begin + cur_epoch;
