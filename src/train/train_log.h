@@ -1,7 +1,7 @@
 // train_log.h — the run's logs in --proj_dir: train_log.txt as RWKV-LM writes it ("NEW RUN
 // <timestamp>" + the args dict, then per mini-epoch "<epoch> <loss:.6f> <exp(loss):.4f>
 // <lr:.8f> <datetime.now()> <epoch in this run>") and metrics.jsonl, one JSON line per step
-// {"step","loss","lr","grad_norm","tokens","tokens_per_s"}. Lines are appended with one
+// {"step","loss","lr","grad_norm","tokens","tokens_per_s"[,"comm_wait_pct"]}. Lines are appended with one
 // write(2) each, so a crash never leaves half a line.
 #pragma once
 #include <cstdint>
