@@ -88,6 +88,44 @@ TEST(Rwkv7Grads, GradCpGivesIdenticalGradientsWithLessMemory) {
   EXPECT_EQ(s1.bytes(), before);
 }
 
+// The data-parallel overlap's contract (rwkv7_train.h grads_ready): the backward reports the
+// head, each block top down, then the embedding; what it has reported (the flat buffer from
+// that layer's first parameter to the end) is final — never written again — and the hook
+// changes no number (with and without grad_cp).
+TEST(Rwkv7Grads, GradsReadyReportsFinishedLayersTopDown) {
+  const ModelConfig c = tiny_config();
+  const Rwkv7Params p = random_params(c, 31);
+  const int B = 2, T = 16, L = c.n_layer;
+  auto tok = random_tokens(B, T, c.vocab_size, 32);
+  for (bool cp : {false, true}) {
+    Rwkv7Params ref, g;
+    Rwkv7TrainScratch s1, s2;
+    const float l_ref = rwkv7_forward_backward(p, tok.data(), B, T, ref, s1, cp);
+    std::vector<int> order;
+    std::vector<std::pair<size_t, std::vector<float>>> seen;  // (from, grads[from:] when reported)
+    auto from_of = [&](int layer) -> size_t {
+      const char* name = nullptr;
+      std::string n;
+      if (layer == L) name = "ln_out.weight";
+      else if (layer >= 0) n = "blocks." + std::to_string(layer) + ".ln1.weight", name = n.c_str();
+      return name ? size_t(g.find(name) - g.data.data()) : 0;
+    };
+    const float l = rwkv7_forward_backward(p, tok.data(), B, T, g, s2, cp, 1e-4f, nullptr, [&](int layer) {
+      order.push_back(layer);
+      const size_t from = from_of(layer);
+      seen.emplace_back(from, std::vector<float>(g.data.begin() + int64_t(from), g.data.end()));
+    });
+    EXPECT_EQ(l, l_ref);
+    EXPECT_EQ(g.data, ref.data) << "grad_cp " << cp;
+    std::vector<int> want;
+    for (int layer = L; layer >= -1; layer--) want.push_back(layer);
+    EXPECT_EQ(order, want);
+    for (auto& [from, v] : seen)
+      EXPECT_TRUE(std::equal(v.begin(), v.end(), g.data.begin() + int64_t(from)))
+          << "grads from " << from << " changed after they were reported (grad_cp " << cp << ")";
+  }
+}
+
 TEST(Rwkv7Grads, ParamsRoundTripThroughStateDict) {
   const ModelConfig c = tiny_config();
   Rwkv7Params p = random_params(c, 31);

@@ -70,6 +70,7 @@ static int run(int argc, char** argv) {
   app.add_option("--grad_clip", a.grad_clip, "global grad-norm clip (0: off)")->capture_default_str();
   app.add_option("--train_stage", a.train_stage, "1: write rwkv-init.pth and stop; >=2: resume from --proj_dir")->capture_default_str();
   app.add_option("--ds_bucket_mb", a.ds_bucket_mb, "deepspeed_stage_2 under mpirun: gradient reduce-scatter bucket (MiB)")->capture_default_str();
+  app.add_option("--ds_overlap_comm", a.ds_overlap_comm, "deepspeed_stage_2 under mpirun: 1 overlaps the bucket reduce-scatter with the backward (DeepSpeed's overlap_comm), 0 sends after it — not in train.py")->capture_default_str();
   app.add_option("--head_size,--head_size_a", a.head_size)->capture_default_str();
   app.add_option("--head_chunk", a.head_chunk, "accepted and ignored");
   app.add_option("--load_partial", a.load_partial, "1: tensors missing from --load_model come from the init")->capture_default_str();
@@ -126,7 +127,7 @@ static int run(int argc, char** argv) {
   try {
     auto r = rwkv::train::run_training(a, rwkv::train::backend_for(a), hooks);
     if (comm && comm->size() > 1 && comm->rank() == 0 && r.step_seconds > 0)
-      fmt::print("{} ranks: {:.1f} s of steps, {:.1f} s ({:.1f}%) of it inside collectives (rank 0)\n", comm->size(),
+      fmt::print("{} ranks: {:.1f} s of steps, {:.1f} s ({:.1f}%) of it waiting on communication (rank 0)\n", comm->size(),
                  r.step_seconds, r.comm_seconds, 100 * r.comm_seconds / r.step_seconds);
   } catch (const std::exception& e) {
     if (!comm || comm->size() == 1) throw;

@@ -233,7 +233,7 @@ float rwkv7_forward_loss(const Rwkv7Params& p, const int32_t* tokens, int B, int
 
 float rwkv7_forward_backward(const Rwkv7Params& p, const int32_t* tokens, int B, int T,
                              Rwkv7Params& g, Rwkv7TrainScratch& s, bool grad_cp, float l2wrap,
-                             const Rwkv7TrainState* st) {
+                             const Rwkv7TrainState* st, const Rwkv7GradsReady& grads_ready) {
   RWKV_CHECK(B > 0 && T > 0, "B {} T {}", B, T);
   Rwkv7TrainArena& A = *s.arena;
   A.ensure(p.cfg, B, T, grad_cp ? Mode::TrainCp : Mode::Train);
@@ -272,6 +272,7 @@ float rwkv7_forward_backward(const Rwkv7Params& p, const int32_t* tokens, int B,
   std::memset(A.dres, 0, sizeof(float) * MC);
   layernorm_backward(A.dres, g.ln_out_w, g.ln_out_b, A.dtmp, A.xs[L], p.ln_out_w, A.lnout_mean,
                      A.lnout_rstd, M, C);
+  if (grads_ready) grads_ready(L);
   // Blocks in reverse; dres carries d(residual stream).
   std::memset(A.dv_first, 0, sizeof(float) * MC);
   for (int l = L - 1; l >= 0; l--) {
@@ -287,13 +288,16 @@ float rwkv7_forward_backward(const Rwkv7Params& p, const int32_t* tokens, int B,
     if (pdin) sg.d_att_x0 = pdin + pd.att(l), sg.d_wkv0 = pdin + pd.wkv(l), sg.d_ffn_x0 = pdin + pd.ffn(l);
     rwkv7_layer_backward(p.layers[l], g.layers[l], a, A.gacts, d, l, A.xs[l], A.dres, A.v_first,
                          A.dv_first, &sg);
+    if (grads_ready && l > 0) grads_ready(l);
   }
   if (pdin) convert_state(st->d_in, pdin, pd, L, false);
   // ln0 and the embedding.
   std::memset(A.dtmp, 0, sizeof(float) * MC);
   layernorm_backward(A.dtmp, g.layers[0].ln0_w, g.layers[0].ln0_b, A.dres, A.emb_out,
                      p.layers[0].ln0_w, A.ln0_mean, A.ln0_rstd, M, C);
+  if (grads_ready) grads_ready(0);
   embedding_backward(g.emb, A.dtmp, A.inputs.data(), M, C);
+  if (grads_ready) grads_ready(-1);
   return loss;
 }
 

@@ -6,6 +6,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 
 #include "model/rwkv7_params.h"
@@ -60,9 +61,16 @@ struct Rwkv7TrainState {
 // layer in the backward (same gradients, less memory).
 // l2wrap: the L2Wrap factor numerator (official 1e-4; 0 gives the exact gradient of the loss).
 // st: start/end state and their gradients, the loss's denominator, accumulation (see above).
+// grads_ready (may be empty): called by the backward each time it has finished every gradient
+// of a layer, top down: n_layer for the head (ln_out, head), then each block n_layer-1 .. 0
+// (block 0 with ln0), then -1 for the embedding. Nothing reported is written again in this
+// call, so the caller may start sending it (a data-parallel trainer overlapping its gradient
+// reduce-scatter with the rest of the backward).
+using Rwkv7GradsReady = std::function<void(int layer)>;
 float rwkv7_forward_backward(const Rwkv7Params& p, const int32_t* tokens, int B, int T,
                              Rwkv7Params& grads, Rwkv7TrainScratch& s, bool grad_cp,
-                             float l2wrap = 1e-4f, const Rwkv7TrainState* st = nullptr);
+                             float l2wrap = 1e-4f, const Rwkv7TrainState* st = nullptr,
+                             const Rwkv7GradsReady& grads_ready = {});
 
 // Forward only (eval): mean CE loss over the B*T targets (sum/st->denom when given).
 // row_losses: (B*T) or null. st: start state in, end state out (d_* and accumulate unused).

@@ -37,8 +37,25 @@ class Comm {
   // Ends the whole job after this rank failed (MPI_Abort: mpirun ends every other rank now,
   // rather than letting them wait in the next collective). World 1: does nothing.
   virtual void abort(int code) = 0;
-  // Seconds spent inside collectives since the last call (the share of step time spent waiting
-  // on communication, for the progress line and the benchmark); resets the counter.
+
+  // Non-blocking collectives (ZeRO-2 --ds_overlap_comm: the gradient reduce-scatter overlapped
+  // with the backward). start_* begins the collective and returns at once; its buffers belong to
+  // it until wait_all() returns (the caller neither writes send nor reads recv meanwhile). Every
+  // rank starts the same collectives in the same order (MPI's rule, as for the blocking ones),
+  // and may mix in blocking ones. progress() lets started collectives advance (OpenMPI advances
+  // them only inside MPI calls; a no-op when the communicator has a progress thread) and
+  // wait_all() blocks until all have finished. The defaults run the blocking call at once.
+  virtual void start_reduce_scatter_sum(const float* send, float* recv, const std::vector<size_t>& counts) {
+    reduce_scatter_sum(send, recv, counts);
+  }
+  virtual void start_all_reduce_sum(float* buf, size_t n) { all_reduce_sum(buf, n); }
+  virtual void progress() {}
+  virtual void wait_all() {}
+
+  // Seconds this (the calling) thread spent blocked in communication since the last call: inside
+  // blocking collectives, wait_all(), and starting or testing non-blocking ones — the share of
+  // step time spent waiting on communication, for the progress line and the benchmark. Work a
+  // progress thread does meanwhile is not counted. Resets the counter.
   double take_comm_seconds() {
     double s = comm_seconds_;
     comm_seconds_ = 0;
@@ -56,8 +73,9 @@ std::unique_ptr<Comm> make_single_comm();
 bool launched_by_mpi();
 // True when this build has the MPI communicator (OpenMPI found at configure time).
 bool have_mpi();
-// MPI_Init once for the process (thread level FUNNELED), MPI_COMM_WORLD with errors returned
-// as rwkv::Error; MPI_Finalize when the last MPI communicator is destroyed. A collective that
+// MPI_Init once for the process (thread level SERIALIZED: the communicator's own progress
+// thread and the caller take turns under one lock), MPI_COMM_WORLD with errors returned as
+// rwkv::Error; MPI_Finalize when the last MPI communicator is destroyed. A collective that
 // has not finished after `timeout_s` seconds (a peer lost without mpirun noticing) prints
 // "[comm] rank R: <call> waited T s ..." and ends the process with exit code 3; 0: no watchdog.
 // Throws "[comm] this build has no MPI ..." when have_mpi() is false.

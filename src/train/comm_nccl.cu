@@ -1,7 +1,8 @@
 // comm_nccl.cu — the NCCL communicator (comm.h) for device buffers: one GPU per rank, the NCCL
 // unique id made by rank 0 and broadcast over the bootstrap communicator (MPI), collectives
-// on one stream of this rank, each call synchronous (the stream is synchronised before it
-// returns, as the host implementations are). A host pointer is handed to the bootstrap
+// on one stream of this rank, each blocking call synchronous (the stream is synchronised before
+// it returns, as the host implementations are); the start_* calls only enqueue on that stream
+// and wait_all() synchronises it (stream order keeps the shared scratch buffer safe). A host pointer is handed to the bootstrap
 // communicator, so the trainer may mix host and device buffers. Uneven partitions (counts) are
 // padded to NCCL's equal parts in scratch device buffers.
 // Compiled when CUDA and NCCL are found (CMakeLists.txt); comm_nccl_none.cpp otherwise.
@@ -68,17 +69,21 @@ class NcclComm final : public Comm {
   // NCCL wants equal parts: send is laid out as size_ parts of m = max(counts) (zero padded).
   void reduce_scatter_sum(const float* send, float* recv, const std::vector<size_t>& counts) override {
     if (!on_device(send)) return boot_.reduce_scatter_sum(send, recv, counts);
-    const size_t m = *std::max_element(counts.begin(), counts.end());
-    float* tmp = scratch(m * size_t(size_ + 1));  // (size_, m) padded send, then m received
-    float* got = tmp + m * size_t(size_);
-    timed([&] {
-      CUDA_CHECK(cudaMemsetAsync(tmp, 0, m * size_t(size_) * sizeof(float), stream_));
-      for (int r = 0; r < size_; r++)
-        CUDA_CHECK(cudaMemcpyAsync(tmp + size_t(r) * m, send + part_offset(counts, r), counts[size_t(r)] * sizeof(float),
-                                   cudaMemcpyDeviceToDevice, stream_));
-      NCCL_CHECK(ncclReduceScatter(tmp, got, m, ncclFloat, ncclSum, comm_, stream_));
-      CUDA_CHECK(cudaMemcpyAsync(recv, got, counts[size_t(rank_)] * sizeof(float), cudaMemcpyDeviceToDevice, stream_));
-    });
+    timed([&] { enqueue_reduce_scatter(send, recv, counts); });
+  }
+  // Non-blocking: enqueued on the stream; wait_all() synchronises it.
+  void start_reduce_scatter_sum(const float* send, float* recv, const std::vector<size_t>& counts) override {
+    if (!on_device(send)) return boot_.start_reduce_scatter_sum(send, recv, counts);
+    enqueue_reduce_scatter(send, recv, counts);
+  }
+  void start_all_reduce_sum(float* buf, size_t n) override {
+    if (!on_device(buf)) return boot_.start_all_reduce_sum(buf, n);
+    NCCL_CHECK(ncclAllReduce(buf, buf, n, ncclFloat, ncclSum, comm_, stream_));
+  }
+  void progress() override { boot_.progress(); }
+  void wait_all() override {
+    boot_.wait_all();
+    timed([] {});
   }
 
   void all_gather(const float* send, float* recv, const std::vector<size_t>& counts) override {
@@ -106,6 +111,17 @@ class NcclComm final : public Comm {
   }
 
  private:
+  void enqueue_reduce_scatter(const float* send, float* recv, const std::vector<size_t>& counts) {
+    const size_t m = *std::max_element(counts.begin(), counts.end());
+    float* tmp = scratch(m * size_t(size_ + 1));  // (size_, m) padded send, then m received
+    float* got = tmp + m * size_t(size_);
+    CUDA_CHECK(cudaMemsetAsync(tmp, 0, m * size_t(size_) * sizeof(float), stream_));
+    for (int r = 0; r < size_; r++)
+      CUDA_CHECK(cudaMemcpyAsync(tmp + size_t(r) * m, send + part_offset(counts, r), counts[size_t(r)] * sizeof(float),
+                                 cudaMemcpyDeviceToDevice, stream_));
+    NCCL_CHECK(ncclReduceScatter(tmp, got, m, ncclFloat, ncclSum, comm_, stream_));
+    CUDA_CHECK(cudaMemcpyAsync(recv, got, counts[size_t(rank_)] * sizeof(float), cudaMemcpyDeviceToDevice, stream_));
+  }
   template <typename F>
   void timed(F&& f) {
     const auto t0 = std::chrono::steady_clock::now();
@@ -115,6 +131,7 @@ class NcclComm final : public Comm {
   }
   float* scratch(size_t n) {
     if (n > scratch_n_) {
+      CUDA_CHECK(cudaStreamSynchronize(stream_));  // started collectives may still use the old one
       if (scratch_) CUDA_CHECK(cudaFree(scratch_));
       scratch_ = nullptr;
       CUDA_CHECK(cudaMalloc(&scratch_, n * sizeof(float)));

@@ -25,7 +25,7 @@ const char* strategy_name(DpStrategy s) {
 }
 
 DataParallel::DataParallel(Comm& comm, DpStrategy strategy, const std::vector<ParamSlot>& slots, size_t total,
-                           AdamWConfig cfg, size_t bucket_bytes)
+                           AdamWConfig cfg, size_t bucket_bytes, bool overlap_comm)
     : comm_(comm), strategy_(strategy), total_(total), bucket_elems_(std::max<size_t>(1, bucket_bytes / sizeof(float))) {
   const int world = comm_.size();
   if (strategy_ == DpStrategy::Ddp || world == 1) {
@@ -36,8 +36,45 @@ DataParallel::DataParallel(Comm& comm, DpStrategy strategy, const std::vector<Pa
     counts_ = even_partition(total, world);
     counts_owned_begin_ = part_offset(counts_, comm_.rank());
     opt_ = std::make_unique<AdamW>(slots, total, cfg, counts_owned_begin_, counts_owned_begin_ + shard_size());
-    if (strategy_ == DpStrategy::Zero2) grad_shard_.resize(shard_size());
+    if (strategy_ == DpStrategy::Zero2) {
+      grad_shard_.resize(shard_size());
+      overlap_ = overlap_comm;
+      const size_t begin = counts_owned_begin_;
+      for (size_t hi = total_; hi > 0;) {
+        Bucket b;
+        b.hi = hi;
+        b.lo = hi > bucket_elems_ ? hi - bucket_elems_ : 0;
+        b.parts.assign(size_t(world), 0);
+        size_t o = 0;
+        for (int r = 0; r < world; r++) {
+          const size_t lo = std::max(b.lo, o), up = std::min(b.hi, o + counts_[size_t(r)]);
+          b.parts[size_t(r)] = up > lo ? up - lo : 0;
+          o += counts_[size_t(r)];
+        }
+        const size_t lo = std::max(b.lo, begin);
+        b.recv = lo > begin ? lo - begin : 0;
+        buckets_.push_back(std::move(b));
+        hi = buckets_.back().lo;
+      }
+    }
   }
+}
+
+void DataParallel::start_bucket(const Bucket& b, const float* grads) {
+  comm_.start_reduce_scatter_sum(grads + b.lo, grad_shard_.data() + b.recv, b.parts);
+}
+
+void DataParallel::begin_backward(float* grads) {
+  if (!overlap_) return;
+  RWKV_CHECK(next_bucket_ == 0, "begin_backward: {} buckets of the last backward were never waited for", next_bucket_);
+  bw_grads_ = grads;
+}
+
+void DataParallel::grads_ready(size_t from) {
+  if (!overlap_ || !bw_grads_) return;
+  while (next_bucket_ < buckets_.size() && buckets_[next_bucket_].lo >= from)
+    start_bucket(buckets_[next_bucket_++], bw_grads_);
+  comm_.progress();  // a communicator without a progress thread advances them only here
 }
 
 double DataParallel::mean(double v) {
@@ -85,18 +122,16 @@ double DataParallel::step(float* params, float* grads, double lr, double grad_cl
   const size_t own = shard_size(), begin = counts_owned_begin_;
   float* g = nullptr;  // this rank's part of the averaged gradient (own floats)
   if (strategy_ == DpStrategy::Zero2) {
-    // Buckets of the flat buffer in order; each is reduce-scattered to the ranks owning it.
-    std::vector<size_t> part(static_cast<size_t>(world), 0);
-    for (size_t b0 = 0; b0 < total_; b0 += bucket_elems_) {
-      const size_t b1 = std::min(total_, b0 + bucket_elems_);
-      size_t o = 0;
-      for (int r = 0; r < world; r++) {
-        const size_t lo = std::max(b0, o), hi = std::min(b1, o + counts_[size_t(r)]);
-        part[size_t(r)] = hi > lo ? hi - lo : 0;
-        o += counts_[size_t(r)];
-      }
-      const size_t lo = std::max(b0, begin);
-      comm_.reduce_scatter_sum(grads + b0, grad_shard_.data() + (lo > begin ? lo - begin : 0), part);
+    // Each bucket is reduce-scattered to the ranks owning it: with overlap the ones the backward
+    // did not start are started now, then all are waited for; else one blocking call each.
+    if (overlap_) {
+      RWKV_CHECK(!bw_grads_ || bw_grads_ == grads, "step: not the gradient buffer of begin_backward");
+      while (next_bucket_ < buckets_.size()) start_bucket(buckets_[next_bucket_++], grads);
+      comm_.wait_all();
+      next_bucket_ = 0;
+      bw_grads_ = nullptr;
+    } else {
+      for (const Bucket& b : buckets_) comm_.reduce_scatter_sum(grads + b.lo, grad_shard_.data() + b.recv, b.parts);
     }
     g = grad_shard_.data();
   } else {

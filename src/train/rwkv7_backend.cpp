@@ -52,13 +52,26 @@ class Rwkv7Trainable final : public TrainModel {
       off += n;
     }
     RWKV_CHECK(off == p_.data.size(), "param specs cover {} of {} floats", off, p_.data.size());
+    // Where each layer's gradients start in the flat buffer (official order: emb, blocks 0..L-1,
+    // ln_out + head): layer_from_[l + 1] for the backward's layer l (-1 emb, L head).
+    const int L = p_.cfg.n_layer;
+    layer_from_.assign(size_t(L) + 2, 0);
+    for (const ParamSlot& sl : slots_) {
+      int l = -2;
+      if (sl.name == "ln_out.weight") l = L;
+      else if (sl.name.rfind("blocks.", 0) == 0 && sl.name.find(".ln1.weight") != std::string::npos)
+        l = std::stoi(sl.name.substr(7));
+      if (l >= 0) layer_from_[size_t(l) + 1] = sl.offset;
+    }
   }
   const std::vector<ParamSlot>& slots() const override { return slots_; }
   size_t numel() const override { return p_.data.size(); }
   float* params() override { return p_.data.data(); }
   float* grads() override { return g_.data.data(); }
   float forward_backward(const int32_t* tokens, int B, int T, bool grad_cp) override {
-    float loss = rwkv7_forward_backward(p_, tokens, B, T, g_, scratch_, grad_cp);
+    Rwkv7GradsReady ready;
+    if (grads_ready_) ready = [this](int layer) { grads_ready_(layer_from_[size_t(layer + 1)]); };
+    float loss = rwkv7_forward_backward(p_, tokens, B, T, g_, scratch_, grad_cp, 1e-4f, nullptr, ready);
     RWKV_CHECK(g_.data.size() == p_.data.size(), "gradient buffer has {} floats, params {}", g_.data.size(),
                p_.data.size());
     return loss;
@@ -79,6 +92,7 @@ class Rwkv7Trainable final : public TrainModel {
   Rwkv7TrainScratch scratch_;
   BpttScratch bptt_;
   std::vector<ParamSlot> slots_;
+  std::vector<size_t> layer_from_;
 };
 #endif
 

@@ -217,7 +217,7 @@ const std::vector<std::string>& train_flag_names() {
       "load_partial", "magic_prime", "my_testing", "kernel", "my_exit_tokens", "accelerator", "devices",
       "num_nodes", "precision", "strategy", "enable_progress_bar", "threads", "plot", "train_type",
       "ctx_len_cutoff", "bptt_truncated_learning", "load_state", "tokenizer", "head_size_divisor", "layerwise_lr", "weight_decay_final",
-      "my_pile_stage", "dropout", "pre_ffn", "head_qk", "my_pile_edecay", "comm_timeout", "help"};
+      "my_pile_stage", "dropout", "pre_ffn", "head_qk", "my_pile_edecay", "comm_timeout", "ds_overlap_comm", "help"};
   return v;
 }
 

@@ -36,6 +36,8 @@ struct TrainArgs {
   double grad_clip = 1.0;
   int64_t train_stage = 0;
   int64_t ds_bucket_mb = 200;        // deepspeed_stage_2 on several ranks: gradient reduce-scatter bucket (MiB)
+  // Ours, DeepSpeed's overlap_comm: 1 starts each bucket's reduce-scatter while the backward runs.
+  int64_t ds_overlap_comm = 1;
   int64_t head_size = 64;
   int64_t head_chunk = 0;            // accepted, unused (the CPU head is not chunked)
   int64_t load_partial = 0;

@@ -77,10 +77,12 @@ void RunLogs::epoch_line(int64_t epoch, double loss, double lr, int64_t epoch_in
              fmt::format("{} {:.6f} {:.4f} {:.8f} {} {}\n", epoch, loss, std::exp(loss), lr, python_now(), epoch_in_run));
 }
 
-void RunLogs::step_metrics(int64_t step, double loss, double lr, double gn, int64_t tokens, double tps) {
+void RunLogs::step_metrics(int64_t step, double loss, double lr, double gn, int64_t tokens, double tps,
+                           double comm_wait_pct) {
+  const std::string wait = comm_wait_pct >= 0 ? fmt::format(", \"comm_wait_pct\": {}", jnum(comm_wait_pct)) : "";
   write_line(metrics_fd_, metrics_path_,
-             fmt::format("{{\"step\": {}, \"loss\": {}, \"lr\": {}, \"grad_norm\": {}, \"tokens\": {}, \"tokens_per_s\": {}}}\n",
-                         step, jnum(loss), jnum(lr), jnum(gn), tokens, jnum(tps)));
+             fmt::format("{{\"step\": {}, \"loss\": {}, \"lr\": {}, \"grad_norm\": {}, \"tokens\": {}, \"tokens_per_s\": {}{}}}\n",
+                         step, jnum(loss), jnum(lr), jnum(gn), tokens, jnum(tps), wait));
 }
 
 }  // namespace rwkv::train

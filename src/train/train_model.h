@@ -32,6 +32,15 @@ struct TrainModel {
   virtual float forward_backward_docs(const int32_t* tokens, int B, int T, const int32_t* lengths,
                                       int ctx_len, bool truncated, bool grad_cp);
   virtual StateDict to_state_dict(DType dtype) const = 0;
+
+  // Data-parallel overlap (train/data_parallel.h): forward_backward() calls h(from) each time the
+  // backward has finished grads()[from, numel()) (from decreasing, layer by layer from the head;
+  // nothing reported is written again in that call). A model that never calls it is fine: the
+  // trainer then sends the whole gradient after the backward. Empty h: no calls.
+  void set_grads_ready(std::function<void(size_t from)> h) { grads_ready_ = std::move(h); }
+
+ protected:
+  std::function<void(size_t from)> grads_ready_;
 };
 
 using NamedShapes = std::vector<std::pair<std::string, Shape>>;

@@ -254,14 +254,21 @@ TrainResult run_training(const TrainArgs& a, const ModelBackend& backend, const 
   AdamWConfig oc;
   oc.beta1 = args.beta1, oc.beta2 = args.beta2, oc.eps = args.adam_eps, oc.weight_decay = args.weight_decay;
   oc.layerwise_lr = args.layerwise_lr == 1;
-  DataParallel dp(comm, strategy, model->slots(), model->numel(), oc, size_t(args.ds_bucket_mb) << 20);
+  DataParallel dp(comm, strategy, model->slots(), model->numel(), oc, size_t(args.ds_bucket_mb) << 20,
+                  args.ds_overlap_comm != 0);
   dp.broadcast_params(model->params());  // every rank starts from rank 0's weights
+  // ZeRO-2 overlap: the backward reports each finished layer and its buckets start at once.
+  if (dp.overlaps()) model->set_grads_ready([&dp](size_t from) { dp.grads_ready(from); });
   {
     std::vector<double> ob = dp.optimizer_state_bytes_all();
     std::string per;
     for (double b : ob) per += fmt::format("{}{:.0f}", per.empty() ? "" : ", ", b);
     say(fmt::format("optimizer state (AdamW m, v fp32) bytes per rank: [{}] ({} rank{}, {}, {} parameters)\n", per,
                     world, world == 1 ? "" : "s", strategy_name(strategy), model->numel()));
+    if (world > 1 && strategy == DpStrategy::Zero2)
+      say(fmt::format("gradient reduce-scatter in buckets of {} MiB, {}\n", args.ds_bucket_mb,
+                      dp.overlaps() ? "overlapped with the backward (--ds_overlap_comm 1)"
+                                    : "after the backward (--ds_overlap_comm 0)"));
   }
   LrSchedule sched;
   sched.lr_init = args.lr_init, sched.lr_final = args.lr_final, sched.warmup_steps = args.warmup_steps;
@@ -319,6 +326,7 @@ TrainResult run_training(const TrainArgs& a, const ModelBackend& backend, const 
   int64_t global_step = 0;
   double loss_sum = 0, last_lr = 0;
   int64_t loss_count = 0;
+  comm.take_comm_seconds();  // the start's broadcasts are no step's communication
   auto t_last = std::chrono::steady_clock::now();
   for (int64_t cur_epoch = 0;; cur_epoch++) {
     const int64_t real_epoch = args.epoch_begin + cur_epoch;
@@ -360,6 +368,7 @@ TrainResult run_training(const TrainArgs& a, const ModelBackend& backend, const 
         else  // every rank's rows in one batch
           make_batch(data, uint64_t(args.magic_prime), uint64_t(args.ctx_len), uint64_t(real_epoch), uint64_t(s),
                      uint64_t(args.micro_bsz), uint64_t(args.num_nodes * args.devices), batch);
+        dp.begin_backward(model->grads());
         loss = model->forward_backward(batch.tokens.data(), batch.B, batch.T, args.grad_cp == 1);
         if (world > 1) loss = float(dp.mean(loss));
         first_offset = batch.offsets[0];
@@ -376,16 +385,18 @@ TrainResult run_training(const TrainArgs& a, const ModelBackend& backend, const 
       double dt = std::chrono::duration<double>(now - t_last).count();
       t_last = now;
       double tps = dt > 0 ? double(step_tokens) / dt : 0;
-      const double comm_s = comm.take_comm_seconds();  // this step's time inside collectives
+      const double comm_s = comm.take_comm_seconds();  // this step's time waiting on communication
       res.comm_seconds += comm_s, res.step_seconds += dt;
+      const double comm_pct = dt > 0 ? 100 * comm_s / dt : 0.0;
       loss_sum += loss, loss_count++;
-      if (logs) logs->step_metrics(real_step, loss, lp.lr, gn, (real_step + 1) * tokens_per_step, tps);
+      if (logs)
+        logs->step_metrics(real_step, loss, lp.lr, gn, (real_step + 1) * tokens_per_step, tps, world > 1 ? comm_pct : -1);
       if (hooks.on_step) hooks.on_step({global_step, real_step, real_epoch, loss, lp.lr, gn, first_offset});
       if (prog)
         prog->update(double((global_step + 1) * tokens_per_step),
                      fmt::format("step {} loss {:.4f} (avg {:.4f}) lr {:.3e} |g| {:.3g}{}", real_step, loss,
                                  loss_sum / loss_count, lp.lr, gn,
-                                 world > 1 ? fmt::format(" | comm {:.0f}%", dt > 0 ? 100 * comm_s / dt : 0.0)
+                                 world > 1 ? fmt::format(" | comm wait {:.0f}%", comm_pct)
                                  : doc_mode ? fmt::format(" | {} docs, {} tokens, {} segment{}", doc_batch.B,
                                                         step_tokens, segments, segments == 1 ? "" : "s")
                                           : std::string()));
