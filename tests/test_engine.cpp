@@ -163,7 +163,10 @@ TEST_P(EngineBatch, LastLogitsAndNoneMixed) {
   EXPECT_EQ(ws.logits_rows(1), 1);
   std::vector<float> last(ws.logits(1), ws.logits(1) + V), ref(ref1.end() - V, ref1.end());
   EXPECT_LE(tol_excess(last, ref, tol::batch_vs_alone), 0.0);
-  EXPECT_LE(tol_excess(pool.snapshot(2), st0, tol::batch_vs_alone), 0.0);
+  if (e->config().arch == Arch::RWKV2)  // exp(W_k x) amplifies another product's rounding (tol table)
+    EXPECT_LE(rel_norm_err(pool.snapshot(2), st0), tol::rwkv2_state_batch_vs_alone.rel);
+  else
+    EXPECT_LE(tol_excess(pool.snapshot(2), st0, tol::batch_vs_alone), 0.0);
   EXPECT_EQ(pool.snapshot(1), e->state_layout().initial);  // untouched slot
 }
 

@@ -8,16 +8,19 @@ namespace rwkv {
 namespace {
 constexpr float kDecayScale = 0.60653065971263342f;  // exp(-0.5)
 inline float sigmoidf(float x) { return 1.f / (1.f + std::exp(-x)); }
+// Elements above which a forward activation with exp/tanh is split over the threads: 16 decode
+// rows of 768 (batched decode) are worth it, one row is not.
+constexpr int64_t kTranscendentalPar = 4096;
 }  // namespace
 
 void act_forward(float* out, const float* in, int64_t n, Act act) {
   switch (act) {
     case Act::Tanh:
-#pragma omp parallel for simd schedule(static) if (n > 16384)
+#pragma omp parallel for simd schedule(static) if (n > kTranscendentalPar)
       for (int64_t i = 0; i < n; i++) out[i] = std::tanh(in[i]);
       break;
     case Act::Sigmoid:
-#pragma omp parallel for simd schedule(static) if (n > 16384)
+#pragma omp parallel for simd schedule(static) if (n > kTranscendentalPar)
       for (int64_t i = 0; i < n; i++) out[i] = sigmoidf(in[i]);
       break;
     case Act::Relu2:
@@ -28,11 +31,11 @@ void act_forward(float* out, const float* in, int64_t n, Act act) {
       }
       break;
     case Act::Decay:
-#pragma omp parallel for simd schedule(static) if (n > 16384)
+#pragma omp parallel for simd schedule(static) if (n > kTranscendentalPar)
       for (int64_t i = 0; i < n; i++) out[i] = std::exp(-kDecayScale * sigmoidf(in[i]));
       break;
     case Act::Silu:
-#pragma omp parallel for simd schedule(static) if (n > 16384)
+#pragma omp parallel for simd schedule(static) if (n > kTranscendentalPar)
       for (int64_t i = 0; i < n; i++) out[i] = in[i] * sigmoidf(in[i]);
       break;
   }

@@ -24,8 +24,9 @@ void sgemm(bool tA, bool tB, int64_t M, int64_t N, int64_t K, float alpha, const
   static const bool blas_single = (openblas_set_num_threads(1), true);  // once, before the first GEMM
   (void)blas_single;
   const int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
-  // below ~4 MFLOP a hand-off costs more than it saves (tests/test_sgemm.cpp sizes assume 2^21)
-  if (nt == 1 || M * N * std::max<int64_t>(K, 1) < (int64_t(1) << 21)) {
+  // below ~1 MFLOP a hand-off costs more than it saves; a LoRA factor of a 16-row decode batch
+  // (16 x 768 x 64, 1.5 MFLOP) is split (tests/test_sgemm.cpp sizes assume 2^19)
+  if (nt == 1 || M * N * std::max<int64_t>(K, 1) < (int64_t(1) << 19)) {
     sgemm1(tA, tB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     return;
   }
