@@ -204,9 +204,12 @@ TEST(Serve, DisconnectFreesSlotAndFullServerIs503) {
   ServerProc s("--slots 1 --queue 0");
   auto c = s.client();
   std::atomic<int> chunks{0};
+  std::atomic<bool> sent{false};
   std::thread streamer([&] {
     auto cc = s.client();
-    json b = {{"prompt", "Once"}, {"max_tokens", 100000}, {"stream", true}, {"penalty_decay", 0.996}};
+    // token 0 would end the completion (maybe within 5 chunks): biased away
+    json b = {{"prompt", "Once"}, {"max_tokens", 100000}, {"stream", true}, {"penalty_decay", 0.996},
+              {"logit_bias", {{"0", -100}}}};
     httplib::Request req;
     req.method = "POST";
     req.path = "/v1/completions";
@@ -214,8 +217,16 @@ TEST(Serve, DisconnectFreesSlotAndFullServerIs503) {
     req.set_header("Content-Type", "application/json");
     req.content_receiver = [&](const char*, size_t, uint64_t, uint64_t) { return ++chunks < 20; };  // then hang up
     cc.send(req);
+    sent = true;
   });
-  while (chunks < 5) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const auto t0 = std::chrono::steady_clock::now();
+  while (chunks < 5 && !sent && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(60))
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  if (chunks < 5) {  // never hang: stop the server (which ends the stream), then say so
+    s.stop();
+    streamer.join();
+    FAIL() << "the stream ended or stalled after " << chunks.load() << " chunks";
+  }
   int st = 0;
   auto busy = c.Post("/v1/completions", json{{"prompt", "x"}, {"max_tokens", 1}}.dump(), "application/json");
   if (chunks < 20) {  // the slot was still taken
