@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "infer/sampler.h"
 #include "infer/softmax_exp.h"
+#include "infer/top_p.h"
 #include "sampler_reference.h"
 #include "test_util.h"
 
@@ -154,4 +155,63 @@ TEST(SamplerExact, NanOrInfiniteLogitsAreAnError) {
   EXPECT_THROW(sample_logits(l.data(), 100, 1.0f, 0.85f, 0, r), Error);
   l[40] = INFINITY;
   EXPECT_THROW(sample_logits(l.data(), 100, 0.0f, 0.85f, 0, r), Error);
+}
+
+// top_p_cutoff against a full sort of the values and their fp32 running sum, on distributions made
+// to hit its shortcuts: flat ones (buckets added in bulk), values that are odd multiples of 2^-26
+// (halfway between two multiples of the running sum's ulp while it is in [1/4, 1/2): the bulk
+// addition must not be used there), exact ties, and top_k.
+TEST(SamplerExact, TopPCutoffMatchesAFullSort) {
+  std::mt19937 g(99);
+  std::normal_distribution<float> nd(0.f, 1.f);
+  int checked = 0;
+  for (int rep = 0; rep < 60; rep++) {
+    const int kind = rep % 4;
+    const int V = rep % 3 == 0 || kind == 1 ? 65536 : 1000 + int(g() % 20000);
+    std::vector<float> p(V);
+    for (int i = 0; i < V; i++) {
+      if (kind == 0) p[i] = std::exp(0.5f * nd(g));                             // flat
+      else if (kind == 1) p[i] = std::ldexp(float(2 * (g() % 1024) + 1), -26);  // odd multiples of 2^-26
+      else if (kind == 2) p[i] = float(1 + g() % 8);                            // few values, many ties
+      else p[i] = std::exp(3 * nd(g));                                          // peaked
+    }
+    if (kind != 1) {  // normalise (kind 1 keeps its exact values: they sum to about V / 2^16)
+      double z = 0;
+      for (float x : p) z += x;
+      for (float& x : p) x = float(x / z);
+    }
+    std::vector<float> desc = p;
+    std::sort(desc.begin(), desc.end(), std::greater<float>());
+    const float pmax = desc[0];
+    // top_p also exactly at a running sum, and one ulp either side: where one ulp of rounding in
+    // the sum moves the cutoff
+    std::vector<float> cums(V);
+    for (int i = 0; i < V; i++) cums[i] = (i ? cums[i - 1] : 0.f) + desc[i];
+    const float at = cums[g() % V];
+    for (float top_p : {0.1f, 0.3f, 0.5f, 0.85f, 0.95f, 1.0f, std::uniform_real_distribution<float>(0.f, 1.f)(g),
+                        at, std::nextafter(at, 0.f), std::nextafter(at, 2.f)})
+      for (int top_k : {0, 1, 40, 3000}) {
+        if (!(top_p <= 1)) continue;
+        float want = desc[V - 1], cum = 0;  // never reached: the smallest
+        for (int i = 0; i < V; i++) {
+          if ((cum += desc[i]) >= top_p) {
+            want = desc[i];
+            break;
+          }
+          if (top_k > 0 && top_k < V && i + 1 == top_k) {
+            want = 0;  // not within the top_k: top-k decides
+            break;
+          }
+        }
+        if (top_p <= pmax) want = pmax;
+        const TopP got = top_p_cutoff(p.data(), V, pmax, top_p, top_k);
+        ASSERT_EQ(got.cutoff, want) << "rep " << rep << " V " << V << " top_p " << top_p << " top_k " << top_k;
+        int kept = 0;
+        for (float x : p) kept += x >= want;
+        if (top_k > 0 && top_k < V && kept > top_k)
+          ASSERT_EQ(got.kth, desc[top_k - 1]) << "rep " << rep << " top_p " << top_p << " top_k " << top_k;
+        checked++;
+      }
+  }
+  EXPECT_GT(checked, 60 * 9 * 4);
 }

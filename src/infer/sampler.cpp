@@ -90,6 +90,7 @@ struct ProbsInfo {
   bool exact = true;  // every probability is 0 or >= 2^-29: then each is a multiple of 2^-52, and
                       // so is every partial sum of them (< 2), which fp64 holds exactly, in any order
   int lone = -1;      // >= 0: the probabilities are 1 there and 0 elsewhere
+  double total = 1;   // sum_f64 of the probabilities
 };
 
 // sampling_probs; when the result is one token (greedy), probs is only written if fill_lone.
@@ -126,17 +127,19 @@ ProbsInfo probs_of(const float* logits, int V, float temperature, float top_p, i
   // top-p, then top-k: both keep a prefix of the descending order, so the shorter one
   const bool use_k = top_k > 0 && top_k < V;
   const TopP cut = top_p_cutoff(p, V, pmax, top_p, use_k ? top_k : 0);
-  int kept = 0;
-  for (int i = 0; i < V; i++) {
-    const bool keep = p[i] >= cut.cutoff;
-    p[i] = keep ? p[i] : 0.0f;
-    kept += keep;
+  const float c = cut.cutoff;
+  double s = cut_below(p, V, c);
+  bool changed = false;  // s is stale
+  if (use_k) {
+    int kept = 0;
+    for (int i = 0; i < V; i++) kept += p[i] != 0 || c == 0;
+    if (kept > top_k) keep_top_k(p, V, top_k, cut.kth), changed = true;
   }
-  if (use_k && kept > top_k) keep_top_k(p, V, top_k, cut.kth);
 
   // temperature: p ** (1 / temperature) over the kept ones (0 ** e = 0 for e > 0)
   int best = -1;  // the greedy fallback below: the first largest before the power
   if (temperature != 1.0f) {
+    changed = true;
     best = first_max(p, V);
     const float e = 1.0f / temperature;
     for (int i = 0; i < V; i += 16) {  // blocks of dropped ones skipped: 0 ** e = 0 (e > 0)
@@ -146,7 +149,7 @@ ProbsInfo probs_of(const float* logits, int V, float temperature, float top_p, i
           if (p[j] != 0 || !(e > 0)) p[j] = std::pow(p[j], e);
     }
   }
-  const double s = sum_f64(p, V);
+  if (changed) s = sum_f64(p, V);
   if (!(s > 0) || !std::isfinite(s)) {
     // a tiny temperature underflowed (or overflowed) every probability: the limit is greedy.
     if (best < 0) best = first_max(p, V);
@@ -155,7 +158,7 @@ ProbsInfo probs_of(const float* logits, int V, float temperature, float top_p, i
     return info;
   }
   const float sf = float(s);
-  for (int i = 0; i < V; i++) p[i] /= sf;
+  info.total = divide_by(p, V, sf);
   int tiny = 0;
   for (int i = 0; i < V; i++) tiny += (p[i] > 0) & (p[i] < 0x1p-29f);
   info.exact = tiny == 0;
@@ -182,7 +185,7 @@ int32_t sample_logits(const float* logits, int V, float temperature, float top_p
     return info.lone;
   }
   const float* p = probs.data();
-  const double last = sum_f64(p, V);
+  const double last = info.total;
   const double u = rng.uniform(), near = u * last * (1 - 0x1p-50);
   double c = 0;
   int start = 0;

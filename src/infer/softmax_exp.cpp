@@ -67,6 +67,27 @@ double sum_f64(const float* p, int n) {
 
 #ifdef RWKV_EXP_FMA
 namespace {
+
+// p[i] = f(p[i]) over 8 lanes (vf) or one (sf), returning sum_f64 of the new values.
+template <class VF, class SF>
+double map_sum(float* p, int n, VF vf, SF sf) {
+  __m256d lo = _mm256_setzero_pd(), hi = _mm256_setzero_pd();  // partials 0-3 and 4-7
+  int i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 v = vf(_mm256_loadu_ps(p + i));
+    _mm256_storeu_ps(p + i, v);
+    lo = _mm256_add_pd(lo, _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
+    hi = _mm256_add_pd(hi, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
+  }
+  alignas(32) double part[8];
+  _mm256_store_pd(part, lo);
+  _mm256_store_pd(part + 4, hi);
+  double s = 0;
+  for (; i < n; i++) s += p[i] = sf(p[i]);
+  for (double v : part) s += v;
+  return s;
+}
+
 #ifndef __AVX512F__
 // 4 lanes of expf's main path (no special cases).
 inline __m128 exp4(__m128 x) {
@@ -168,7 +189,29 @@ double exp_minus_max(const float* in, float mx, float* out, int n) {
   return s;
 }
 
+double cut_below(float* p, int n, float c) {
+  const __m256 vc = _mm256_set1_ps(c);
+  return map_sum(
+      p, n, [vc](__m256 x) { return _mm256_and_ps(x, _mm256_cmp_ps(x, vc, _CMP_GE_OQ)); },
+      [c](float x) { return x >= c ? x : 0.0f; });
+}
+
+double divide_by(float* p, int n, float d) {
+  const __m256 vd = _mm256_set1_ps(d);
+  return map_sum(p, n, [vd](__m256 x) { return _mm256_div_ps(x, vd); }, [d](float x) { return x / d; });
+}
+
 #else  // no AVX2/FMA: the plain loops
+
+double cut_below(float* p, int n, float c) {
+  for (int i = 0; i < n; i++) p[i] = p[i] >= c ? p[i] : 0.0f;
+  return sum_f64(p, n);
+}
+
+double divide_by(float* p, int n, float d) {
+  for (int i = 0; i < n; i++) p[i] /= d;
+  return sum_f64(p, n);
+}
 
 float max_of(const float* p, int n, bool* has_nan) {
   float mx = -INFINITY;

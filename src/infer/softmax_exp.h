@@ -25,6 +25,11 @@ double exp_minus_max(const float* in, float mx, float* out, int n);
 // skipped without changing a bit (x + 0.0 == x for the non-negative partials here).
 double sum_f64(const float* p, int n);
 
+// p[i] = p[i] >= c ? p[i] : 0 (the top-p cut), and p[i] = p[i] / d (the renormalisation), each
+// returning sum_f64 of the new values: one vectorised pass each.
+double cut_below(float* p, int n, float c);
+double divide_by(float* p, int n, float d);
+
 // The scalar glibc expf (FMA build), used for the tails of exp_minus_max; exposed for the test.
 float expf_glibc_fma(float x);
 
