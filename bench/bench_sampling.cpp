@@ -8,7 +8,8 @@
 // also times them multiplied by S, peaked like a trained model's.
 //   bench_sampling [--layers 12] [--embd 768] [--vocab 65536] [--threads 2] [--tokens 64]
 //                  [--rounds 5] [--dtype bf16|fp32] [--sharpen 0]
-// Times are the median of the rounds (the machine's neighbours come and go).
+// Each round times the forward, then each sampling setting (both see the same neighbours on a
+// shared machine); printed: the median of the rounds, and the best.
 #include <algorithm>
 #include <cstdlib>
 #include <string>
@@ -31,33 +32,32 @@ double median(std::vector<double> v) {
   return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
 }
 
-// Seconds per token of Decoder::sample + accept over the recorded logits (a new decoder when a stop
-// string ends one), median of `rounds`; *kept gets the mean number of tokens top-p / top-k keep.
-double sampling_time(const GenerateConfig& cfg, const Tokenizer& tok, const std::vector<float>& logits, int V,
-                     int rounds, double* kept) {
+// Seconds per token of Decoder::sample + accept over the recorded logits (a new decoder when a
+// stop string ends one).
+double sampling_time(const GenerateConfig& cfg, const Tokenizer& tok, const std::vector<float>& logits, int V) {
   const int n = int(logits.size() / size_t(V));
-  std::vector<double> t;
   Rng rng(42);
-  for (int r = 0; r < rounds; r++) {
-    auto t0 = Clock::now();
-    auto dec = std::make_unique<Decoder>(cfg, tok, V, rng);
-    for (int i = 0; i < n; i++) {
-      const int32_t token = dec->sample(logits.data() + size_t(i) * V);
-      if (dec->is_stop_token(token)) continue;
-      dec->accept(token);
-      if (dec->stopped()) dec = std::make_unique<Decoder>(cfg, tok, V, rng);
-    }
-    t.push_back(secs(t0) / n);
+  auto t0 = Clock::now();
+  auto dec = std::make_unique<Decoder>(cfg, tok, V, rng);
+  for (int i = 0; i < n; i++) {
+    const int32_t token = dec->sample(logits.data() + size_t(i) * V);
+    if (dec->is_stop_token(token)) continue;
+    dec->accept(token);
+    if (dec->stopped()) dec = std::make_unique<Decoder>(cfg, tok, V, rng);
   }
+  return secs(t0) / n;
+}
+
+// The mean number of tokens top-p / top-k keep (before penalties).
+double mean_kept(const GenerateConfig& cfg, const std::vector<float>& logits, int V) {
+  const int n = int(logits.size() / size_t(V));
   std::vector<float> p;
   double sum = 0;
-  const float temp = cfg.args.temperature;
   for (int i = 0; i < n; i++) {
-    sampling_probs(logits.data() + size_t(i) * V, V, temp, cfg.args.top_p, cfg.args.top_k, p);
+    sampling_probs(logits.data() + size_t(i) * V, V, cfg.args.temperature, cfg.args.top_p, cfg.args.top_k, p);
     sum += double(std::count_if(p.begin(), p.end(), [](float x) { return x > 0; }));
   }
-  *kept = sum / n;
-  return median(t);
+  return sum / n;
 }
 
 }  // namespace
@@ -85,48 +85,52 @@ int main(int argc, char** argv) {
       convert_float_tensors(random_model(make_cfg(L, C, V)), dtype == "fp32" ? DType::F32 : DType::BF16), "random");
   auto tok = make_tokenizer_for_model("", V);
 
-  // forward: the decode steps, recording each step's logits
-  StatePool pool = e->make_pool(1);
-  Workspace ws;
-  std::vector<int32_t> prompt(16);
-  for (int i = 0; i < 16; i++) prompt[i] = (i * 7919) % V;
-  BatchEntry b{0, prompt, Logits::Last};
-  e->forward({&b, 1}, pool, ws);
-  std::vector<float> logits(size_t(n_tokens) * V);
-  std::vector<double> fwd;
-  for (int r = 0; r < rounds; r++) {
-    auto t0 = Clock::now();
-    for (int i = 0; i < n_tokens; i++) {
-      const float* lg = ws.logits(0);
-      if (r == 0) std::copy(lg, lg + V, logits.begin() + size_t(i) * V);
-      int32_t next = int32_t((std::max_element(lg, lg + V) - lg + i * 131) % V);  // varied tokens
-      BatchEntry d{0, {&next, 1}, Logits::Last};
-      e->forward({&d, 1}, pool, ws);
-    }
-    fwd.push_back(secs(t0) / n_tokens);
-  }
-  const double f = median(fwd);
-  std::printf("L%d-D%d V%d %s, %d threads: forward %.2f ms/token (median of %d rounds of %d tokens)\n", L, C, V,
-              dtype.c_str(), threads, f * 1e3, rounds, n_tokens);
-
   GenerateConfig chat = chat_defaults(), gen, greedy;
   greedy.args.temperature = 0;
   const std::pair<const char*, const GenerateConfig*> cfgs[] = {
       {"chat defaults (top_p 0.3, penalties 0.5, ban 0, stop \\n\\n)", &chat},
       {"generate defaults (top_p 0.85, penalties 0.2)", &gen},
       {"greedy (temperature 0)", &greedy}};
-  for (int pass = 0; pass < (sharpen > 0 ? 2 : 1); pass++) {
-    if (pass == 1) {
-      for (float& x : logits) x = float(x * sharpen);
-      std::printf("logits x %.1f (peaked, as a trained model's):\n", sharpen);
-    } else {
-      std::printf("the model's logits:\n");
+  const int n_sets = sharpen > 0 ? 2 : 1, n_cfg = 3;
+
+  // Rounds: the forward over n_tokens decode steps (recording each step's logits in the first),
+  // then every sampling setting over the recorded logits, so both see the same neighbours.
+  StatePool pool = e->make_pool(1);
+  Workspace ws;
+  std::vector<int32_t> prompt(16);
+  for (int i = 0; i < 16; i++) prompt[i] = (i * 7919) % V;
+  BatchEntry b{0, prompt, Logits::Last};
+  e->forward({&b, 1}, pool, ws);
+  std::vector<std::vector<float>> logits(size_t(n_sets), std::vector<float>(size_t(n_tokens) * V));
+  std::vector<double> fwd;
+  std::vector<std::vector<double>> smp(size_t(n_sets * n_cfg));
+  for (int r = 0; r < rounds; r++) {
+    auto t0 = Clock::now();
+    for (int i = 0; i < n_tokens; i++) {
+      const float* lg = ws.logits(0);
+      if (r == 0) std::copy(lg, lg + V, logits[0].begin() + size_t(i) * V);
+      int32_t next = int32_t((std::max_element(lg, lg + V) - lg + i * 131) % V);  // varied tokens
+      BatchEntry d{0, {&next, 1}, Logits::Last};
+      e->forward({&d, 1}, pool, ws);
     }
-    for (auto& [name, cfg] : cfgs) {
-      double kept = 0;
-      const double s = sampling_time(*cfg, *tok, logits, V, rounds, &kept);
-      std::printf("  %-62s sampling %7.3f ms/token = %5.2f%% of the forward (keeps %.0f tokens)\n", name,
-                  s * 1e3, 100 * s / f, kept);
+    fwd.push_back(secs(t0) / n_tokens);
+    if (r == 0 && n_sets == 2)
+      for (size_t k = 0; k < logits[0].size(); k++) logits[1][k] = float(logits[0][k] * sharpen);
+    for (int set = 0; set < n_sets; set++)
+      for (int c = 0; c < n_cfg; c++)
+        smp[size_t(set * n_cfg + c)].push_back(sampling_time(*cfgs[c].second, *tok, logits[size_t(set)], V));
+  }
+  const double f = median(fwd), fbest = *std::min_element(fwd.begin(), fwd.end());
+  std::printf("L%d-D%d V%d %s, %d threads: forward %.2f ms/token (median of %d rounds of %d tokens; best %.2f)\n",
+              L, C, V, dtype.c_str(), threads, f * 1e3, rounds, n_tokens, fbest * 1e3);
+  for (int set = 0; set < n_sets; set++) {
+    std::printf(set == 0 ? "the model's logits:\n" : "logits x %.1f (peaked, as a trained model's):\n", sharpen);
+    for (int c = 0; c < n_cfg; c++) {
+      const std::vector<double>& t = smp[size_t(set * n_cfg + c)];
+      const double s = median(t), sbest = *std::min_element(t.begin(), t.end());
+      std::printf("  %-62s sampling %6.3f ms/token = %5.2f%% of the forward (best: %6.3f = %5.2f%%; keeps %.0f tokens)\n",
+                  cfgs[c].first, s * 1e3, 100 * s / f, sbest * 1e3, 100 * sbest / fbest,
+                  mean_kept(*cfgs[c].second, logits[size_t(set)], V));
     }
   }
   return 0;

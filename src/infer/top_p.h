@@ -1,9 +1,11 @@
 // top_p.h — the sampler's top-p cutoff without sorting the vocabulary. The official sorts all V
 // probabilities and takes the one where their fp32 running sum (in descending order) first reaches
 // top_p; that sum depends on the order, so the probabilities above the cutoff must still be added
-// largest first — but only those: a histogram of the float bits picks the few buckets that
-// provably hold the cutoff, and a radix sort orders just the values in them (no ids: ties add the
-// same). Far cheaper than sorting 65,536 ids, and the same float.
+// largest first — but only those: a histogram of the float bits picks the buckets (values within
+// 1/16 of each other) that provably hold the cutoff. Within a bucket the order matters only where
+// the sum crosses a power of two or top_p, or where a value lies halfway between two multiples of
+// the sum's ulp; any other bucket is added in one go, the rest radix-sorted (values only: ties add
+// the same). Far cheaper than sorting 65,536 ids, and the same float.
 #pragma once
 #include <cstdint>
 
