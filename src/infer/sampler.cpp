@@ -201,12 +201,29 @@ int32_t sample_logits(const float* logits, int V, float temperature, float top_p
 }
 
 void Occurrence::penalise(float* logits, double alpha_presence, double alpha_frequency) const {
-  for (auto& [tok, n] : counts_) logits[tok] -= float(alpha_presence + n * alpha_frequency);
+  for (size_t i = 0; i < tokens_.size(); i++) logits[tokens_[i]] -= float(alpha_presence + counts_[i] * alpha_frequency);
 }
 
 void Occurrence::add(int32_t token, double weight, double alpha_decay) {
-  for (auto& kv : counts_) kv.second *= alpha_decay;
-  counts_[token] += weight;
+  for (double& n : counts_) n *= alpha_decay;
+  const auto [it, fresh] = at_.try_emplace(token, uint32_t(tokens_.size()));
+  if (fresh) {
+    tokens_.push_back(token);
+    counts_.push_back(0.0);
+  }
+  counts_[it->second] += weight;
+}
+
+void Occurrence::clear() {
+  tokens_.clear();
+  counts_.clear();
+  at_.clear();
+}
+
+const std::map<int32_t, double>& Occurrence::counts() const {
+  view_.clear();
+  for (size_t i = 0; i < tokens_.size(); i++) view_[tokens_[i]] = counts_[i];
+  return view_;
 }
 
 double occurrence_weight(const std::string& token_text) {

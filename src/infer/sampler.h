@@ -7,6 +7,7 @@
 #include <map>
 #include <random>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace rwkv {
@@ -52,15 +53,19 @@ void sampling_probs(const float* logits, int V, float temperature, float top_p, 
 
 // Occurrence counts of PIPELINE.generate: penalise(logits) subtracts
 // alpha_presence + count * alpha_frequency from every token seen; add(token, weight) first decays
-// all counts by alpha_decay, then adds `weight` to the token.
+// all counts by alpha_decay, then adds `weight` to the token. Only tokens seen are kept, in flat
+// arrays (the decay is one pass over contiguous doubles; the same multiplications as a dict).
 class Occurrence {
  public:
   void penalise(float* logits, double alpha_presence, double alpha_frequency) const;
   void add(int32_t token, double weight, double alpha_decay);
-  void clear() { counts_.clear(); }
-  const std::map<int32_t, double>& counts() const { return counts_; }
+  void clear();
+  const std::map<int32_t, double>& counts() const;  // token -> count (a copy made on the call)
  private:
-  std::map<int32_t, double> counts_;
+  std::vector<int32_t> tokens_;
+  std::vector<double> counts_;                 // counts_[i] belongs to tokens_[i]
+  std::unordered_map<int32_t, uint32_t> at_;  // token -> i
+  mutable std::map<int32_t, double> view_;
 };
 
 // The official generate() weighs a new token 0 when its text is a substring of " \t0123456789"
