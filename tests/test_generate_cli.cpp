@@ -100,3 +100,20 @@ TEST(GenerateCli, BadInputIsAClearError) {
   EXPECT_EQ(x.status, 1);
   EXPECT_NE(x.err.find("another model"), std::string::npos) << x.err;
 }
+
+// The speed lines go to stderr, stdout keeps only the text: generate's at the end (prompt =
+// the prompt's tokens, decode = the tokens printed), chat's for the whole session at its end.
+TEST(GenerateCli, SpeedOnStderrOnly) {
+  auto g = run_cli(gen(std::string("--prompt Hello --tokens 12") + kGreedy));
+  ASSERT_EQ(g.status, 0) << g.err;
+  EXPECT_NE(g.err.find("prompt: 5 tokens in "), std::string::npos) << g.err;
+  EXPECT_NE(g.err.find(" tokens/s; decode: 12 tokens in "), std::string::npos) << g.err;
+  EXPECT_EQ(g.out.find("tokens/s"), std::string::npos) << g.out;
+  auto c = run_cli("chat --model " + model() + " --tokenizer bytes --tokens 8 --seed 1", "Hi\nHow are you\n/quit\n");
+  ASSERT_EQ(c.status, 0) << c.err;
+  // both turns' "User: ...\n\nAssistant:" bytes, and the first reply's last token (sampled, not yet run)
+  const size_t prompts = std::string("User: Hi\n\nAssistant:User: How are you\n\nAssistant:").size() + 1;
+  EXPECT_NE(c.err.find("prompt: " + std::to_string(prompts) + " tokens in "), std::string::npos) << c.err;
+  EXPECT_NE(c.err.find("decode: "), std::string::npos) << c.err;
+  EXPECT_EQ(c.out.find("tokens/s"), std::string::npos) << c.out;
+}

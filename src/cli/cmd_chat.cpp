@@ -1,6 +1,7 @@
 // cmd_chat.cpp — `rwkv chat`: an interactive World-format chat ("User: ...\n\nAssistant:",
 // replies end at "\n\n") keeping the RNN state between turns. Commands: /reset, /save F,
-// /load F, /quit. Reads lines from stdin, so it works in a terminal and in a pipe.
+// /load F, /quit. Reads lines from stdin, so it works in a terminal and in a pipe. At the end,
+// the prompt and decode speed of the whole session (tokens/s) on stderr, as llama.cpp does.
 #include <unistd.h>
 
 #include <cstdio>
@@ -34,11 +35,15 @@ static int run(int argc, char** argv) {
   const bool tty = isatty(0) && isatty(1);
   if (tty) fmt::print("rwkv chat — {} (/reset, /save FILE, /load FILE, /quit)\n\n", f.model);
 
+  GenerateStats total;
   std::string line;
   for (;;) {
     if (tty) fmt::print("User: ");
     std::fflush(stdout);
-    if (!std::getline(std::cin, line)) break;
+    if (!std::getline(std::cin, line)) {
+      if (tty) fmt::print("\n");  // end of input (Ctrl-D) after the prompt
+      break;
+    }
     if (!line.empty() && line.back() == '\r') line.pop_back();
     std::string cmd = chat_clean_message(line);
     try {
@@ -66,10 +71,10 @@ static int run(int argc, char** argv) {
       }
       fmt::print("Assistant:");
       std::fflush(stdout);
-      chat_turn(s, *tok, cmd, f.gen, rng, [](const std::string& t) {
-        std::fwrite(t.data(), 1, t.size(), stdout);
-        std::fflush(stdout);
-      });
+      total += chat_turn(s, *tok, cmd, f.gen, rng, [](const std::string& t) {
+                 std::fwrite(t.data(), 1, t.size(), stdout);
+                 std::fflush(stdout);
+               }).stats;
       fmt::print("\n\n");
       std::fflush(stdout);
     } catch (const Error& e) {
@@ -77,6 +82,8 @@ static int run(int argc, char** argv) {
       fmt::print(stderr, "error: {}\n", e.what());
     }
   }
+  std::fflush(stdout);
+  if (total.prompt_tokens + total.decode_tokens > 0) fmt::print(stderr, "{}\n", total.line());
   return 0;
 }
 

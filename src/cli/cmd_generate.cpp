@@ -1,5 +1,6 @@
 // cmd_generate.cpp — `rwkv generate`: sample text from a model as the official
-// PIPELINE.generate does, streamed to stdout as complete UTF-8.
+// PIPELINE.generate does, streamed to stdout as complete UTF-8; the prompt and decode speed
+// (tokens/s) at the end on stderr.
 #include <unistd.h>
 
 #include <cstdio>
@@ -56,6 +57,8 @@ static int run(int argc, char** argv) {
   });
   if (!state_out.empty()) s.save(state_out);
   if (!res.text.empty() && res.text.back() != '\n' && isatty(1)) std::fputc('\n', stdout);
+  std::fflush(stdout);
+  fmt::print(stderr, "{}\n", res.stats.line());
   return 0;
 }
 

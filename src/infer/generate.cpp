@@ -2,7 +2,10 @@
 #include "infer/generate.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+
+#include <fmt/format.h>
 
 #include "core/error.h"
 #include "infer/decoder.h"
@@ -18,6 +21,23 @@ const char* stop_reason_name(StopReason r) {
   return "?";
 }
 
+GenerateStats& GenerateStats::operator+=(const GenerateStats& o) {
+  prompt_tokens += o.prompt_tokens;
+  prompt_seconds += o.prompt_seconds;
+  decode_tokens += o.decode_tokens;
+  decode_seconds += o.decode_seconds;
+  return *this;
+}
+
+std::string GenerateStats::line() const {
+  auto part = [](const char* name, int64_t n, double sec) {
+    std::string r = fmt::format("{}: {} token{}", name, n, n == 1 ? "" : "s");
+    if (n > 0) r += fmt::format(" in {:.2f} s, {:.1f} tokens/s", sec, sec > 0 ? double(n) / sec : 0.0);
+    return r;
+  };
+  return part("prompt", prompt_tokens, prompt_seconds) + "; " + part("decode", decode_tokens, decode_seconds);
+}
+
 GenerateResult generate(Session& s, const Tokenizer& tok, const std::vector<int32_t>& prompt,
                         const GenerateConfig& cfg, Rng& rng, const TextCallback& on_text) {
   const int V = s.vocab_size();
@@ -28,7 +48,14 @@ GenerateResult generate(Session& s, const Tokenizer& tok, const std::vector<int3
   if (!s.has_logits())
     fail("generate", "empty prompt: give a non-empty prompt (or a state file saved with logits)");
 
+  using Clock = std::chrono::steady_clock;
+  auto since = [](Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); };
   GenerateResult res;
+  res.stats.prompt_tokens = int64_t(s.pending());
+  auto t0 = Clock::now();
+  (void)s.logits();  // the prefill
+  res.stats.prompt_seconds = since(t0);
+  t0 = Clock::now();
   Decoder dec(cfg, tok, V, rng);
   auto emit = [&](const std::string& out) {
     if (out.empty()) return;
@@ -50,6 +77,8 @@ GenerateResult generate(Session& s, const Tokenizer& tok, const std::vector<int3
     }
   }
   emit(dec.finish());
+  res.stats.decode_tokens = int64_t(res.tokens.size());
+  res.stats.decode_seconds = since(t0);
   return res;
 }
 

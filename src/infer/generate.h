@@ -26,10 +26,22 @@ struct GenerateConfig {
 enum class StopReason { Length, TokenStop, StopString };
 const char* stop_reason_name(StopReason r);  // "length", "token_stop", "stop"
 
+// Speed of one generation, or of several added up (a chat session).
+struct GenerateStats {
+  int64_t prompt_tokens = 0;   // tokens run before the first sample (the prompt, and a chat's
+  double prompt_seconds = 0;   // previous reply's last token)
+  int64_t decode_tokens = 0;   // sampled tokens emitted
+  double decode_seconds = 0;   // from the first sample to the end: forwards, sampling, output
+  GenerateStats& operator+=(const GenerateStats& o);
+  // "prompt: 16 tokens in 0.08 s, 200.0 tokens/s; decode: 100 tokens in 1.52 s, 65.8 tokens/s"
+  std::string line() const;
+};
+
 struct GenerateResult {
   std::string text;              // emitted text (cut before a stop string)
   std::vector<int32_t> tokens;   // sampled tokens (without a token_stop token)
   StopReason reason = StopReason::Length;
+  GenerateStats stats;
 };
 
 using TextCallback = std::function<void(const std::string&)>;

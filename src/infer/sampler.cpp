@@ -1,13 +1,16 @@
-// sampler.cpp — PIPELINE.sample_logits / generate penalties (see sampler.h). The top-p cutoff
-// sorts only the probabilities above a threshold that provably contains it, which gives the
-// same cutoff as a full sort.
+// sampler.cpp — PIPELINE.sample_logits / generate penalties (see sampler.h). Each step gives the
+// floats the plain loops give (tests/sampler_reference.h is those loops; the test compares
+// choices bit for bit): the softmax's passes are vectorised (softmax_exp.h), the top-p cutoff sorts
+// only the values that can hold it (top_p.h), greedy skips the exponentials when no logit ties
+// the largest, and the draw skips runs of dropped tokens.
 #include "infer/sampler.h"
 
 #include <algorithm>
 #include <cmath>
-#include <numeric>
 
 #include "core/error.h"
+#include "infer/softmax_exp.h"
+#include "infer/top_p.h"
 
 namespace rwkv {
 
@@ -33,121 +36,194 @@ double Rng::uniform() {
 }
 
 namespace {
-// Sum in fp64 over 8 interleaved partial sums: one long chain of dependent adds cost more than
-// the rest of sampling (three of them over the vocabulary per token).
-double sum_f64(const float* p, int n) {
-  double part[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  int i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (int j = 0; j < 8; j++) part[j] += p[i + j];
-  double s = 0;
-  for (; i < n; i++) s += p[i];
-  for (double v : part) s += v;
-  return s;
+
+// Greedy without the exponentials: when no other logit is within 2^-20 of the largest, the
+// largest alone has the top probability (exp(-2^-20) < 1 - 8 ulp of 1, and x -> x * inv keeps that
+// gap), so top_p 0 keeps only it. -1 when another is that close (ties decide as usual).
+int lone_argmax(const float* logits, int V, float mx) {
+  int n = 0;
+  for (int i = 0; i < V; i++) n += logits[i] - mx > -0x1p-20f;
+  if (n != 1) return -1;
+  return int(std::find_if(logits, logits + V, [&](float l) { return l - mx > -0x1p-20f; }) - logits);
 }
 
-// Descending probability; ties put the higher id first (numpy's ascending argsort, flipped).
-struct Desc {
-  const float* p;
-  bool operator()(int32_t a, int32_t b) const { return p[a] > p[b] || (p[a] == p[b] && a > b); }
-};
-}  // namespace
+// Whether p[0..16) holds a nonzero (a dropped block when not).
+inline bool any16(const float* p) {
+  bool any = false;
+  for (int j = 0; j < 16; j++) any |= p[j] != 0;
+  return any;
+}
 
-void sampling_probs(const float* logits, int V, float temperature, float top_p, int top_k,
-                    std::vector<float>& probs) {
+// Top-k on probabilities already cut at top-p: keep the top_k largest, ties at kth (the top_k-th
+// largest) highest id first, as a descending argsort orders them.
+void keep_top_k(float* p, int V, int top_k, float kth) {
+  int above = 0, at = 0;
+  for (int i = 0; i < V; i++) above += p[i] > kth;
+  for (int i = 0; i < V; i++) at += p[i] == kth;
+  int ties = top_k - above;
+  if (ties >= at) {  // every tie fits
+    for (int i = 0; i < V; i++) p[i] = p[i] >= kth ? p[i] : 0.0f;
+    return;
+  }
+  for (int i = V - 1; i >= 0; i--) {
+    if (p[i] < kth) p[i] = 0;
+    else if (p[i] == kth && ties-- <= 0) p[i] = 0;
+  }
+}
+
+// The first index holding the largest value (std::max_element).
+int first_max(const float* p, int V) {
+  bool nan;
+  const float m = max_of(p, V, &nan);
+  return int(std::find(p, p + V, m) - p);
+}
+
+// Σ p[0..64) in fp64, any order (the callers know it is exact).
+double block_sum(const float* p) {
+  double part[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  for (int i = 0; i < 64; i += 8)
+    for (int j = 0; j < 8; j++) part[j] += p[i + j];
+  return ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+}
+
+struct ProbsInfo {
+  bool exact = true;  // every probability is 0 or >= 2^-29: then each is a multiple of 2^-52, and
+                      // so is every partial sum of them (< 2), which fp64 holds exactly, in any order
+  int lone = -1;      // >= 0: the probabilities are 1 there and 0 elsewhere
+  double total = 1;   // sum_f64 of the probabilities
+};
+
+// sampling_probs; when the result is one token (greedy), probs is only written if fill_lone.
+ProbsInfo probs_of(const float* logits, int V, float temperature, float top_p, int top_k, std::vector<float>& probs,
+                   bool fill_lone) {
+  ProbsInfo info;
   RWKV_CHECK(V > 0, "empty logits");
   if (temperature == 0) {
     temperature = 1.0f;
     top_p = 0;
   }
-  // softmax (fp32, as F.softmax(logits.float()))
   probs.resize(V);
-  float mx = -INFINITY;
-  for (int i = 0; i < V; i++) mx = std::max(mx, logits[i]);
+  float* p = probs.data();
+  bool nan = false;
+  const float mx = max_of(logits, V, &nan);
+  if (nan || mx == INFINITY) fail("sampler", "the logits hold NaN or +inf (the model overflowed?)");
   if (!(mx > -INFINITY)) fail("sampler", "every token is banned or has logit -inf");
-  for (int i = 0; i < V; i++) probs[i] = std::exp(logits[i] - mx);
-  float inv = float(1.0 / sum_f64(probs.data(), V));
-  for (int i = 0; i < V; i++) probs[i] *= inv;
+  if (top_p == 0) {
+    if ((info.lone = lone_argmax(logits, V, mx)) >= 0) {
+      if (fill_lone) {
+        std::fill(probs.begin(), probs.end(), 0.0f);
+        p[info.lone] = 1;
+      }
+      return info;
+    }
+  }
 
-  // top-p: cutoff = sorted_probs[first index where cumsum >= top_p] (fp32 cumsum, descending).
-  // The probabilities >= tau come first in that order, so when their cumsum reaches top_p the
-  // cutoff lies among them: sort only those (a few for a trained model), lowering tau until it
-  // does; a full sort is the last resort.
-  float pmax = 0;
-  for (int i = 0; i < V; i++) pmax = std::max(pmax, probs[i]);
-  thread_local std::vector<int32_t> ids;
-  Desc desc{probs.data()};
-  // sorts ids descending; the probability where their fp32 cumsum reaches top_p, or -1
-  auto cutoff_in = [&]() {
-    std::sort(ids.begin(), ids.end(), desc);
-    float cum = 0;
-    for (int32_t id : ids)
-      if ((cum += probs[id]) >= top_p) return probs[id];
-    return -1.f;
-  };
-  float cutoff = top_p <= pmax ? pmax : -1;  // the largest alone reaches top_p (top_p = 0: greedy)
-  for (float tau = pmax / 64; cutoff < 0 && tau > 0 && tau >= pmax * 1e-9f; tau /= 1024) {
-    ids.clear();
-    for (int i = 0; i < V; i++)
-      if (probs[i] >= tau) ids.push_back(i);
-    if (ids.size() > size_t(V) / 4) break;  // as good as sorting everything
-    cutoff = cutoff_in();
+  // softmax (fp32, as F.softmax(logits.float())); exp(0) = 1 is the largest exponential, so the
+  // largest probability is inv
+  const float inv = float(1.0 / exp_minus_max(logits, mx, p, V));
+  for (int i = 0; i < V; i++) p[i] *= inv;
+  const float pmax = inv;
+
+  // top-p, then top-k: both keep a prefix of the descending order, so the shorter one
+  const bool use_k = top_k > 0 && top_k < V;
+  const TopP cut = top_p_cutoff(p, V, pmax, top_p, use_k ? top_k : 0);
+  const float c = cut.cutoff;
+  double s = cut_below(p, V, c);
+  bool changed = false;  // s is stale
+  if (use_k) {
+    int kept = 0;
+    for (int i = 0; i < V; i++) kept += p[i] != 0 || c == 0;
+    if (kept > top_k) keep_top_k(p, V, top_k, cut.kth), changed = true;
   }
-  if (cutoff < 0) {
-    ids.resize(V);
-    std::iota(ids.begin(), ids.end(), 0);
-    cutoff = cutoff_in();
-    if (cutoff < 0) cutoff = probs[ids[V - 1]];  // the cumsum never reached top_p (rounding): keep all
-  }
-  // top-k: keep the top_k largest (descending order), zero the rest
-  if (top_k > 0 && top_k < V) {
-    ids.resize(V);
-    std::iota(ids.begin(), ids.end(), 0);
-    std::nth_element(ids.begin(), ids.begin() + (top_k - 1), ids.end(), desc);
-    for (int i = top_k; i < V; i++) probs[ids[i]] = 0;
-  }
-  for (int i = 0; i < V; i++)
-    if (probs[i] < cutoff) probs[i] = 0;
-  thread_local std::vector<float> kept;
-  kept.clear();
+
+  // temperature: p ** (1 / temperature) over the kept ones (0 ** e = 0 for e > 0)
+  int best = -1;  // the greedy fallback below: the first largest before the power
   if (temperature != 1.0f) {
-    kept.assign(probs.begin(), probs.end());
-    float e = 1.0f / temperature;
-    for (int i = 0; i < V; i++) probs[i] = std::pow(probs[i], e);
+    changed = true;
+    best = first_max(p, V);
+    const float e = 1.0f / temperature;
+    for (int i = 0; i < V; i += 16) {  // blocks of dropped ones skipped: 0 ** e = 0 (e > 0)
+      const int n = std::min(16, V - i);
+      if (n < 16 || !(e > 0) || any16(p + i))
+        for (int j = i; j < i + n; j++)
+          if (p[j] != 0 || !(e > 0)) p[j] = std::pow(p[j], e);
+    }
   }
-  const double s = sum_f64(probs.data(), V);
+  if (changed) s = sum_f64(p, V);
   if (!(s > 0) || !std::isfinite(s)) {
     // a tiny temperature underflowed (or overflowed) every probability: the limit is greedy.
-    const std::vector<float>& src = kept.empty() ? probs : kept;
-    int best = int(std::max_element(src.begin(), src.end()) - src.begin());
+    if (best < 0) best = first_max(p, V);
     std::fill(probs.begin(), probs.end(), 0.0f);
-    probs[best] = 1;
-    return;
+    p[best] = 1;
+    return info;
   }
-  float sf = float(s);
-  for (int i = 0; i < V; i++) probs[i] /= sf;
+  const float sf = float(s);
+  info.total = divide_by(p, V, sf);
+  int tiny = 0;
+  for (int i = 0; i < V; i++) tiny += (p[i] > 0) & (p[i] < 0x1p-29f);
+  info.exact = tiny == 0;
+  return info;
+}
+
+}  // namespace
+
+void sampling_probs(const float* logits, int V, float temperature, float top_p, int top_k,
+                    std::vector<float>& probs) {
+  probs_of(logits, V, temperature, top_p, top_k, probs, true);
 }
 
 int32_t sample_logits(const float* logits, int V, float temperature, float top_p, int top_k, Rng& rng) {
   thread_local std::vector<float> probs;
-  sampling_probs(logits, V, temperature, top_p, top_k, probs);
+  const ProbsInfo info = probs_of(logits, V, temperature, top_p, top_k, probs, false);
   // np.random.choice(a=V, p=probs): cdf in fp64, normalised by its total, searchsorted right —
-  // the first i with cdf[i] / total > u, found in a second pass without storing cdf.
-  const double last = sum_f64(probs.data(), V);
-  const double u = rng.uniform();
+  // the first i with cdf[i] / total > u, found in a second pass without storing cdf. The division
+  // is only done once the cdf is within rounding of u * total (below u * total * (1 - 2^-50) the
+  // quotient is surely <= u). When the cdf is exact (see probs_of) whole blocks are added at
+  // once while it stays below that; zeros leave it as it is, so blocks of them are skipped.
+  if (info.lone >= 0) {  // a one-hot cdf: any u picks it
+    rng.uniform();
+    return info.lone;
+  }
+  const float* p = probs.data();
+  const double last = info.total;
+  const double u = rng.uniform(), near = u * last * (1 - 0x1p-50);
   double c = 0;
-  for (int i = 0; i < V; i++)
-    if ((c += probs[i]) / last > u) return i;
+  int start = 0;
+  if (info.exact)
+    for (double b; start + 64 <= V && c + (b = block_sum(p + start)) < near; start += 64) c += b;
+  for (int i = start; i < V; i += 16) {
+    const int n = std::min(16, V - i);
+    if (n == 16 && !any16(p + i)) continue;
+    for (int j = 0; j < n; j++)
+      if ((c += p[i + j]) >= near && c / last > u) return i + j;
+  }
   return V - 1;
 }
 
 void Occurrence::penalise(float* logits, double alpha_presence, double alpha_frequency) const {
-  for (auto& [tok, n] : counts_) logits[tok] -= float(alpha_presence + n * alpha_frequency);
+  for (size_t i = 0; i < tokens_.size(); i++) logits[tokens_[i]] -= float(alpha_presence + counts_[i] * alpha_frequency);
 }
 
 void Occurrence::add(int32_t token, double weight, double alpha_decay) {
-  for (auto& kv : counts_) kv.second *= alpha_decay;
-  counts_[token] += weight;
+  for (double& n : counts_) n *= alpha_decay;
+  const auto [it, fresh] = at_.try_emplace(token, uint32_t(tokens_.size()));
+  if (fresh) {
+    tokens_.push_back(token);
+    counts_.push_back(0.0);
+  }
+  counts_[it->second] += weight;
+}
+
+void Occurrence::clear() {
+  tokens_.clear();
+  counts_.clear();
+  at_.clear();
+}
+
+const std::map<int32_t, double>& Occurrence::counts() const {
+  view_.clear();
+  for (size_t i = 0; i < tokens_.size(); i++) view_[tokens_[i]] = counts_[i];
+  return view_;
 }
 
 double occurrence_weight(const std::string& token_text) {

@@ -7,6 +7,7 @@
 #include <map>
 #include <random>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace rwkv {
@@ -40,7 +41,9 @@ class Rng {
 
 // PIPELINE.sample_logits on V logits. Deterministic given the RNG state. One documented
 // difference: when rounding keeps the cumulative probability below top_p (e.g. top_p = 1),
-// the official picks the top token; here every token is kept.
+// the official picks the top token; here every token is kept. "[sampler] ..." when every logit is
+// -inf, or one is NaN or +inf. Cheap next to a forward even at V = 65,536 (bench/bench_sampling):
+// no sort of the vocabulary, vectorised passes, greedy without exponentials.
 int32_t sample_logits(const float* logits, int V, float temperature, float top_p, int top_k, Rng& rng);
 
 // The probabilities sample_logits draws from (after top-p, top-k, temperature, normalised):
@@ -50,15 +53,19 @@ void sampling_probs(const float* logits, int V, float temperature, float top_p, 
 
 // Occurrence counts of PIPELINE.generate: penalise(logits) subtracts
 // alpha_presence + count * alpha_frequency from every token seen; add(token, weight) first decays
-// all counts by alpha_decay, then adds `weight` to the token.
+// all counts by alpha_decay, then adds `weight` to the token. Only tokens seen are kept, in flat
+// arrays (the decay is one pass over contiguous doubles; the same multiplications as a dict).
 class Occurrence {
  public:
   void penalise(float* logits, double alpha_presence, double alpha_frequency) const;
   void add(int32_t token, double weight, double alpha_decay);
-  void clear() { counts_.clear(); }
-  const std::map<int32_t, double>& counts() const { return counts_; }
+  void clear();
+  const std::map<int32_t, double>& counts() const;  // token -> count (a copy made on the call)
  private:
-  std::map<int32_t, double> counts_;
+  std::vector<int32_t> tokens_;
+  std::vector<double> counts_;                 // counts_[i] belongs to tokens_[i]
+  std::unordered_map<int32_t, uint32_t> at_;  // token -> i
+  mutable std::map<int32_t, double> view_;
 };
 
 // The official generate() weighs a new token 0 when its text is a substring of " \t0123456789"

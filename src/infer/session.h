@@ -25,6 +25,7 @@ class Session {
   const std::vector<float>& logits();        // (V) after the last token; throws if none
   StateDict state();                         // named copy of the state after every fed token
   int64_t n_tokens() const { return n_tokens_; }  // tokens fed since reset (incl. pending)
+  size_t pending() const { return pending_.size(); }  // fed but not yet run
 
   // State file: the state, plus "logits" (V) when known. Metadata: model identity + format.
   void save(const std::string& path);
