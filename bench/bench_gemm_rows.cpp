@@ -28,15 +28,7 @@ int main(int argc, char** argv) {
     for (int64_t M : {2, 4, 8, 16, 32, 64, 128}) {
       std::vector<float> x(size_t(M * K), 0.5f), y(size_t(M * N));
       const int reps = int(std::max<int64_t>(3, 2e9 / double(2 * M * N * K)));
-      auto rate = [&](auto&& f) {
-        double best = 0;
-        for (int r = 0; r < 3; r++) {
-          auto t0 = Clock::now();
-          for (int i = 0; i < reps; i++) f();
-          best = std::max(best, 2.0 * M * N * K * reps / secs(t0) / 1e9);
-        }
-        return best;
-      };
+      auto rate = [&](auto&& f) { return best_gflops(2.0 * M * N * K, reps, f); };
       double s = rate([&] { sgemm(false, true, M, N, K, 1.f, x.data(), K, w32.data(), K, 0.f, y.data(), N); });
       double f = rate([&] { gemm_rows_forward(y.data(), x.data(), w32.data(), DType::F32, M, K, N); });
       double b = rate([&] { gemm_rows_forward(y.data(), x.data(), w16.data(), DType::BF16, M, K, N); });

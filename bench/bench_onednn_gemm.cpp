@@ -72,16 +72,7 @@ int main(int argc, char** argv) {
     for (int64_t M : {16, 64, 128, 512}) {
       std::vector<float> x(size_t(M * K), 0.5f), y(size_t(M * N));
       const int reps = int(std::max<int64_t>(3, int64_t(2e9 / double(2 * M * N * K))));
-      auto rate = [&](auto&& f) {
-        f();  // warm-up (first touch, JIT)
-        double best = 0;
-        for (int r = 0; r < 3; r++) {
-          auto t0 = Clock::now();
-          for (int i = 0; i < reps; i++) f();
-          best = std::max(best, 2.0 * M * N * K * reps / secs(t0) / 1e9);
-        }
-        return best;
-      };
+      auto rate = [&](auto&& f) { return best_gflops(2.0 * M * N * K, reps, f); };
       const double ob = rate([&] { sgemm(false, true, M, N, K, 1.f, x.data(), K, w32.data(), K, 0.f, y.data(), N); });
       const double ds = rate([&] { dnnl_sgemm('N', 'T', M, N, K, 1.f, x.data(), K, w32.data(), K, 0.f, y.data(), N); });
       Matmul f32(eng, s, dt::f32, M, N, K, w32.data()), b16(eng, s, dt::bf16, M, N, K, w32.data());

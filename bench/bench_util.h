@@ -27,6 +27,20 @@ using Clock = std::chrono::steady_clock;
 
 inline double secs(Clock::time_point a) { return std::chrono::duration<double>(Clock::now() - a).count(); }
 
+// GFLOP/s of f (flop FLOPs a call): one warm-up call (first touch, JIT), then the best of 3 rounds
+// of reps calls.
+template <class F>
+double best_gflops(double flop, int reps, F&& f) {
+  f();
+  double best = 0;
+  for (int r = 0; r < 3; r++) {
+    const auto t0 = Clock::now();
+    for (int i = 0; i < reps; i++) f();
+    best = std::max(best, flop * reps / secs(t0) / 1e9);
+  }
+  return best;
+}
+
 // Read bandwidth of the bench's threads (the --threads count): each sums its share of a buffer
 // with explicit vector loads (AVX-512, else AVX2; four accumulators, the sum printed-if-negative
 // so that no load can be dropped) — the decode GEMV's access pattern without its arithmetic.

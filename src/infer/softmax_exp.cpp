@@ -68,14 +68,15 @@ double sum_f64(const float* p, int n) {
 #ifdef RWKV_EXP_FMA
 namespace {
 
-// p[i] = f(p[i]) over 8 lanes (vf) or one (sf), returning sum_f64 of the new values.
+// out[i] = f(in[i]) over 8 lanes (vf, given &in[i]) or one (sf), returning sum_f64 of the new
+// values; out may be in.
 template <class VF, class SF>
-double map_sum(float* p, int n, VF vf, SF sf) {
+double map_sum(const float* in, float* out, int n, VF vf, SF sf) {
   __m256d lo = _mm256_setzero_pd(), hi = _mm256_setzero_pd();  // partials 0-3 and 4-7
   int i = 0;
   for (; i + 8 <= n; i += 8) {
-    const __m256 v = vf(_mm256_loadu_ps(p + i));
-    _mm256_storeu_ps(p + i, v);
+    const __m256 v = vf(in + i);
+    _mm256_storeu_ps(out + i, v);
     lo = _mm256_add_pd(lo, _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
     hi = _mm256_add_pd(hi, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
   }
@@ -83,7 +84,7 @@ double map_sum(float* p, int n, VF vf, SF sf) {
   _mm256_store_pd(part, lo);
   _mm256_store_pd(part + 4, hi);
   double s = 0;
-  for (; i < n; i++) s += p[i] = sf(p[i]);
+  for (; i < n; i++) s += out[i] = sf(in[i]);
   for (double v : part) s += v;
   return s;
 }
@@ -172,33 +173,26 @@ double exp_minus_max(const float* in, float mx, float* out, int n) {
 #else
   const void* tp = nullptr;
 #endif
-  __m256d lo = _mm256_setzero_pd(), hi = _mm256_setzero_pd();  // partials 0-3 and 4-7
-  int i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const __m256 e = exp_block(in + i, vmx, tp);
-    _mm256_storeu_ps(out + i, e);
-    lo = _mm256_add_pd(lo, _mm256_cvtps_pd(_mm256_castps256_ps128(e)));
-    hi = _mm256_add_pd(hi, _mm256_cvtps_pd(_mm256_extractf128_ps(e, 1)));
-  }
-  alignas(32) double part[8];
-  _mm256_store_pd(part, lo);
-  _mm256_store_pd(part + 4, hi);
-  double s = 0;
-  for (; i < n; i++) s += out[i] = expf_glibc_fma(in[i] - mx);
-  for (double v : part) s += v;
-  return s;
+  return map_sum(
+      in, out, n, [vmx, tp](const float* q) { return exp_block(q, vmx, tp); },
+      [mx](float x) { return expf_glibc_fma(x - mx); });
 }
 
 double cut_below(float* p, int n, float c) {
   const __m256 vc = _mm256_set1_ps(c);
   return map_sum(
-      p, n, [vc](__m256 x) { return _mm256_and_ps(x, _mm256_cmp_ps(x, vc, _CMP_GE_OQ)); },
+      p, p, n,
+      [vc](const float* q) {
+        const __m256 x = _mm256_loadu_ps(q);
+        return _mm256_and_ps(x, _mm256_cmp_ps(x, vc, _CMP_GE_OQ));
+      },
       [c](float x) { return x >= c ? x : 0.0f; });
 }
 
 double divide_by(float* p, int n, float d) {
   const __m256 vd = _mm256_set1_ps(d);
-  return map_sum(p, n, [vd](__m256 x) { return _mm256_div_ps(x, vd); }, [d](float x) { return x / d; });
+  return map_sum(
+      p, p, n, [vd](const float* q) { return _mm256_div_ps(_mm256_loadu_ps(q), vd); }, [d](float x) { return x / d; });
 }
 
 #else  // no AVX2/FMA: the plain loops
