@@ -3,6 +3,8 @@
 // block, so the result does not depend on the thread count.
 #include "ops/layernorm.h"
 
+#include "core/parallel_for.h"
+
 #include <cmath>
 
 namespace rwkv {
@@ -51,9 +53,8 @@ void affine_grads(float* dw, float* db, const float* dout, const float* inp, con
   const int gs = C / G;
   constexpr int CB = 32;
   const int nb = (C + CB - 1) / CB;
-#pragma omp parallel for schedule(static) if (M * C > 8192)
-  for (int blk = 0; blk < nb; blk++) {
-    int c0 = blk * CB, c1 = c0 + CB < C ? c0 + CB : C;
+  parallel_for(nb, M * C > 8192, [&](int64_t blk) {
+    int c0 = int(blk) * CB, c1 = c0 + CB < C ? c0 + CB : C;
     float aw[CB] = {0}, ab[CB] = {0};
     for (int64_t m = 0; m < M; m++) {
       const float* d = dout + m * C;
@@ -69,7 +70,7 @@ void affine_grads(float* dw, float* db, const float* dout, const float* inp, con
       if (dw) dw[c] += aw[c - c0];
       if (db) db[c] += ab[c - c0];
     }
-  }
+  });
 }
 
 }  // namespace
@@ -87,12 +88,12 @@ void layernorm_backward(float* dinp, float* dw, float* db, const float* dout, co
 void groupnorm_forward(float* out, float* mean, float* rstd, const float* inp, const float* w,
                        const float* b, int64_t M, int C, int G, float eps) {
   const int gs = C / G;
-#pragma omp parallel for schedule(static) if (M * C > 4096)
-  for (int64_t m = 0; m < M; m++)
+  parallel_for(M, M * C > 4096, [&](int64_t m) {
     for (int g = 0; g < G; g++)
       norm_group(out + m * C + g * gs, mean ? mean + m * G + g : nullptr,
                  rstd ? rstd + m * G + g : nullptr, inp + m * C + g * gs, w + g * gs, b + g * gs,
                  gs, eps);
+  });
 }
 
 void groupnorm_backward(float* dinp, float* dw, float* db, const float* dout, const float* inp,
@@ -100,11 +101,11 @@ void groupnorm_backward(float* dinp, float* dw, float* db, const float* dout, co
                         int G) {
   const int gs = C / G;
   if (dinp) {
-#pragma omp parallel for schedule(static) if (M * C > 4096)
-    for (int64_t m = 0; m < M; m++)
+    parallel_for(M, M * C > 4096, [&](int64_t m) {
       for (int g = 0; g < G; g++)
         norm_group_backward(dinp + m * C + g * gs, dout + m * C + g * gs, inp + m * C + g * gs,
                             w + g * gs, mean[m * G + g], rstd[m * G + g], gs);
+    });
   }
   affine_grads(dw, db, dout, inp, mean, rstd, M, C, G);
 }

@@ -2,6 +2,8 @@
 // per OpenMP task over all rows, so the per-channel sums k_k / k_a have a fixed order.
 #include "ops/tmix_kk.h"
 
+#include "core/parallel_for.h"
+
 #include <cmath>
 #include <vector>
 
@@ -14,8 +16,7 @@ constexpr float kNormEps = 1e-12f;
 void tmix_kk_forward(float* k2, float* na, float* kka, float* kk, float* nrm, const float* k,
                      const float* k_k, const float* a, const float* k_a, int64_t M, int H, int N) {
   const int C = H * N;
-#pragma omp parallel for schedule(static) if (M * C > 8192)
-  for (int64_t m = 0; m < M; m++)
+  parallel_for(M, M * C > 8192, [&](int64_t m) {
     for (int h = 0; h < H; h++) {
       const int64_t o = m * C + int64_t(h) * N;
       const float* kh = k + o;
@@ -38,6 +39,7 @@ void tmix_kk_forward(float* k2, float* na, float* kka, float* kk, float* nrm, co
         k2[o + n] = kh[n] * (1.f + (av - 1.f) * k_a[c]);
       }
     }
+  });
 }
 
 void tmix_kk_backward(float* dk, float* da, float* dk_k, float* dk_a, const float* dk2,

@@ -2,6 +2,8 @@
 // residual gate (see ops/tmix_out.h).
 #include "ops/tmix_out.h"
 
+#include "core/parallel_for.h"
+
 #include <cmath>
 #include <vector>
 
@@ -12,8 +14,7 @@ void tmix_out_forward(float* out, float* z, float* gn_mean, float* gn_rstd, floa
                       const float* r_k, const float* lnx_w, const float* lnx_b, const float* g,
                       int64_t M, int H, int N) {
   const int C = H * N;
-#pragma omp parallel for schedule(static) if (M * C > 8192)
-  for (int64_t m = 0; m < M; m++)
+  parallel_for(M, M * C > 8192, [&](int64_t m) {
     for (int h = 0; h < H; h++) {
       const int64_t o = m * C + int64_t(h) * N;
       double s = 0;
@@ -36,6 +37,7 @@ void tmix_out_forward(float* out, float* z, float* gn_mean, float* gn_rstd, floa
       if (gn_rstd) gn_rstd[m * H + h] = rs;
       if (bonus) bonus[m * H + h] = bs;
     }
+  });
 }
 
 void tmix_out_backward(float* dy, float* dr, float* dk, float* dv, float* dg, float* dr_k,
@@ -92,19 +94,23 @@ void tmix_out_backward(float* dy, float* dr, float* dk, float* dv, float* dg, fl
 
 void vres_forward(float* out, const float* v, const float* v_first, const float* s, int64_t M,
                   int C) {
-#pragma omp parallel for simd schedule(static) if (M * C > 16384)
-  for (int64_t e = 0; e < M * C; e++) out[e] = v[e] + (v_first[e] - v[e]) * s[e];
+  parallel_ranges(M * C, M * C > 16384, [&](int64_t e0, int64_t e1) {
+#pragma omp simd
+    for (int64_t e = e0; e < e1; e++) out[e] = v[e] + (v_first[e] - v[e]) * s[e];
+  });
 }
 
 void vres_backward(float* dv, float* dv_first, float* ds, const float* dout, const float* v,
                    const float* v_first, const float* s, int64_t M, int C) {
-#pragma omp parallel for simd schedule(static) if (M * C > 16384)
-  for (int64_t e = 0; e < M * C; e++) {
-    float d = dout[e];
-    dv[e] += d * (1.f - s[e]);
-    dv_first[e] += d * s[e];
-    ds[e] += d * (v_first[e] - v[e]);
-  }
+  parallel_ranges(M * C, M * C > 16384, [&](int64_t e0, int64_t e1) {
+#pragma omp simd
+    for (int64_t e = e0; e < e1; e++) {
+      float d = dout[e];
+      dv[e] += d * (1.f - s[e]);
+      dv_first[e] += d * s[e];
+      ds[e] += d * (v_first[e] - v[e]);
+    }
+  });
 }
 
 }  // namespace rwkv

@@ -3,6 +3,8 @@
 // RWKV-4 model had before it moved onto ops, so results are bit-identical to it.
 #include "ops/wkv4.h"
 
+#include "core/parallel_for.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -10,8 +12,7 @@ namespace rwkv {
 
 void wkv4_forward(float* y, const float* sr, const float* k, const float* v, const float* w,
                   const float* u, float* aa, float* bb, float* pp, int T, int C) {
-#pragma omp parallel for schedule(static) if (int64_t(T) * C >= 8192)  // decode: serial
-  for (int c = 0; c < C; c++) {
+  parallel_for(C, int64_t(T) * C >= 8192, [&](int64_t c) {  // decode: serial
     float a = aa[c], b = bb[c], q = pp[c];
     const float uc = u[c], wc = w[c];
     for (int t = 0; t < T; t++) {
@@ -32,7 +33,7 @@ void wkv4_forward(float* y, const float* sr, const float* k, const float* v, con
       q = m;
     }
     aa[c] = a, bb[c] = b, pp[c] = q;
-  }
+  });
 }
 
 }  // namespace rwkv

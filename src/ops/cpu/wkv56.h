@@ -3,7 +3,10 @@
 // Internal to ops/cpu. One head per OpenMP iteration; its N x N state stays in cache. The sums
 // run in the order the RWKV-5/6 models had before they moved onto ops (bit-identical results).
 #pragma once
+
 #include <cstdint>
+
+#include "core/parallel_for.h"
 
 namespace rwkv::cpu {
 
@@ -30,15 +33,14 @@ inline void wkv56_token(float* y, float* S, const float* rt, const float* kt, co
 inline void wkv56_forward(float* y, float* S, const float* r, const float* k, const float* v,
                           const float* w, int64_t w_stride, const float* u, int T, int H, int N) {
   const int64_t HN = int64_t(H) * N;
-#pragma omp parallel for schedule(static) if (H > 1 && int64_t(T) * N >= 256)
-  for (int h = 0; h < H; h++) {
-    float* s = S + int64_t(h) * N * N;
+  parallel_for(H, H > 1 && int64_t(T) * N >= 256, [&](int64_t h) {
+    float* s = S + h * N * N;
     const float* uh = u + int64_t(h) * N;
     for (int t = 0; t < T; t++) {
       const int64_t o = t * HN + int64_t(h) * N;
       wkv56_token(y + o, s, r + o, k + o, v + o, w + t * w_stride + int64_t(h) * N, uh, N);
     }
-  }
+  });
 }
 
 }  // namespace rwkv::cpu

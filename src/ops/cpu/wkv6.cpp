@@ -9,6 +9,8 @@
 
 #include "ops/cpu/wkv56.h"
 
+#include "core/parallel_for.h"
+
 namespace rwkv {
 
 void wkv6_forward(float* y, float* S, const float* r, const float* k, const float* v,
@@ -17,9 +19,9 @@ void wkv6_forward(float* y, float* S, const float* r, const float* k, const floa
 }
 
 void wkv6_decay_forward(float* w, const float* lora, const float* time_decay, int64_t M, int A) {
-#pragma omp parallel for schedule(static) if (M * A > 16384)
-  for (int64_t m = 0; m < M; m++)
+  parallel_for(M, M * A > 16384, [&](int64_t m) {
     for (int c = 0; c < A; c++) w[m * A + c] = std::exp(-std::exp(time_decay[c] + lora[m * A + c]));
+  });
 }
 
 void wkv6_decay_backward(float* dlora, float* dtime_decay, const float* dw, const float* w,
