@@ -98,12 +98,16 @@ int main(int argc, char** argv) {
       logits = ws.logits(0);
     };
     // bytes read per decoded token: every tensor once (int8: q and its four scale vectors; q4: the
-    // nibbles and their fp16 scales and offsets), except
-    // the embedding (one row)
-    // the embedding (one row); matrix parameters (for the sgemm bound) counted on the float model
+    // nibbles and their fp16 scales and offsets), except the embedding (one row) and the RWKV-7
+    // LoRA factors held in fp32 with exact bf16 values, whose decode copies are bf16 (model/rwkv7.cpp);
+    // matrix parameters (for the sgemm bound) counted on the float model
     double bytes = 0, mat_params = 0;
     for (auto& [name, t] : conv.items) {
       if (name == "emb.weight") { bytes += double(t.numel() / t.shape[0]) * dtype_size(t.dtype); continue; }
+      const std::string leaf = name.substr(name.rfind('.') + 1);
+      const bool lora = name.find(".att.") != std::string::npos && leaf.size() == 2 && std::string("wagv").find(leaf[0]) != std::string::npos &&
+                        (leaf[1] == '1' || leaf[1] == '2');
+      if (lora && t.dtype == DType::F32 && all_bf16_exact(t.ptr<float>(), t.numel())) { bytes += double(t.numel()) * 2; continue; }
       bytes += double(t.nbytes());
     }
     for (auto& [name, t] : base.items)

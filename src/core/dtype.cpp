@@ -43,6 +43,15 @@ bool dtype_from_name(std::string_view s, DType* out) {
   return false;
 }
 
+bool all_bf16_exact(const float* w, int64_t n) {
+  for (int64_t i = 0; i < n; i++) {
+    uint32_t u;
+    std::memcpy(&u, w + i, 4);
+    if (u & 0xffffu) return false;
+  }
+  return true;
+}
+
 float f16_to_f32(uint16_t h) {
   uint32_t sign = uint32_t(h & 0x8000u) << 16, exp = (h >> 10) & 0x1f, man = h & 0x3ff, u;
   if (exp == 0) {

@@ -30,4 +30,8 @@ inline uint16_t f32_to_bf16(float f) {
 float f16_to_f32(uint16_t h);
 uint16_t f32_to_f16(float f);
 
+// True when each of the n floats is exactly a bf16 value (the low 16 bits of its pattern are
+// zero): a bf16 copy then holds the same numbers in half the bytes.
+bool all_bf16_exact(const float* w, int64_t n);
+
 }  // namespace rwkv
