@@ -40,4 +40,14 @@ inline void parallel_ranges(int64_t n, bool par, F&& f) {
   }
 }
 
+// f(i) for every element i of [0, n) as a vectorized loop (omp simd), split over the threads as
+// parallel_ranges does when `par`.
+template <class F>
+inline void parallel_elems(int64_t n, bool par, F&& f) {
+  parallel_ranges(n, par, [&](int64_t i0, int64_t i1) {
+#pragma omp simd
+    for (int64_t i = i0; i < i1; i++) f(i);
+  });
+}
+
 }  // namespace rwkv

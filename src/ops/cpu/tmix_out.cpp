@@ -94,22 +94,16 @@ void tmix_out_backward(float* dy, float* dr, float* dk, float* dv, float* dg, fl
 
 void vres_forward(float* out, const float* v, const float* v_first, const float* s, int64_t M,
                   int C) {
-  parallel_ranges(M * C, M * C > 16384, [&](int64_t e0, int64_t e1) {
-#pragma omp simd
-    for (int64_t e = e0; e < e1; e++) out[e] = v[e] + (v_first[e] - v[e]) * s[e];
-  });
+  parallel_elems(M * C, M * C > 16384, [=](int64_t e) { out[e] = v[e] + (v_first[e] - v[e]) * s[e]; });
 }
 
 void vres_backward(float* dv, float* dv_first, float* ds, const float* dout, const float* v,
                    const float* v_first, const float* s, int64_t M, int C) {
-  parallel_ranges(M * C, M * C > 16384, [&](int64_t e0, int64_t e1) {
-#pragma omp simd
-    for (int64_t e = e0; e < e1; e++) {
-      float d = dout[e];
-      dv[e] += d * (1.f - s[e]);
-      dv_first[e] += d * s[e];
-      ds[e] += d * (v_first[e] - v[e]);
-    }
+  parallel_elems(M * C, M * C > 16384, [=](int64_t e) {
+    float d = dout[e];
+    dv[e] += d * (1.f - s[e]);
+    dv_first[e] += d * s[e];
+    ds[e] += d * (v_first[e] - v[e]);
   });
 }
 

@@ -104,11 +104,12 @@ void wkv7_forward(float* y, float* s_out, float* s_ckpt, const float* r, const f
                   int B, int T, int H, int N) {
   const int64_t NN = int64_t(N) * N, nch = wkv7_num_chunks(T);
   const int64_t tstride = int64_t(H) * N;  // between tokens
-  // the state evolves in s_out where there is one (in place when s0 == s_out: a decode step
-  // copies nothing), else in a scratch of the thread
-  auto heads = [&](int bh0, int bh1) {
+  // Heads split over the threads when the work is large (a decode step runs on this thread). The
+  // state evolves in s_out where there is one (in place when s0 == s_out: a decode step copies
+  // nothing), else in a scratch of the thread.
+  parallel_ranges(int64_t(B) * H, int64_t(B) * H * T * N * N > 65536, [&](int64_t bh0, int64_t bh1) {
     std::vector<float> scratch(s_out ? 0 : NN);
-    for (int bh = bh0; bh < bh1; bh++) {
+    for (int bh = int(bh0); bh < int(bh1); bh++) {
       const int bi = bh / H, h = bh % H;
       float* S = s_out ? s_out + bh * NN : scratch.data();
       if (!s0)
@@ -122,13 +123,7 @@ void wkv7_forward(float* y, float* s_out, float* s_ckpt, const float* r, const f
         wkv7_step(S, y + o, nullptr, r + o, w + o, k + o, v + o, a + o, b + o, N);
       }
     }
-  };
-  if (int64_t(B) * H * T * N * N <= 65536 || !can_split()) return heads(0, B * H);  // decode: this thread
-#pragma omp parallel
-  {
-    const int t = omp_get_thread_num(), nt = omp_get_num_threads();
-    heads(B * H * t / nt, B * H * (t + 1) / nt);
-  }
+  });
 }
 
 void wkv7_backward(float* dr, float* dw, float* dk, float* dv, float* da, float* db, float* ds0,
