@@ -63,21 +63,21 @@ TEST(Gemv, RejectsIntegerWeights) {
   EXPECT_THROW(gemv_forward(y.data(), x.data(), w.data(), DType::I32, 4, 4), std::exception);
 }
 
-// Several products of different dtypes, sizes and layouts in one gemv_batch: each as the fp64
-// reference.
+// Several products of different dtypes and sizes (LoRA-like short K among them) in one
+// gemv_batch: each as the fp64 reference.
 TEST(Gemv, BatchOfMixedJobsMatchesReference) {
   std::mt19937 g(11);
   std::normal_distribution<float> nd(0.f, 1.f);
-  struct Case { DType dt; int64_t N, K; bool acc, plain; };  // plain: W stored (K, N)
-  const std::vector<Case> cases = {{DType::BF16, 768, 256, false, false}, {DType::F32, 32, 768, false, false},
-                                   {DType::F16, 300, 100, true, false},   {DType::BF16, 64, 768, true, false},
-                                   {DType::BF16, 5, 33, false, false},    {DType::BF16, 768, 64, true, true},
-                                   {DType::F32, 200, 32, false, true},    {DType::F16, 70, 7, true, true}};
+  struct Case { DType dt; int64_t N, K; bool acc; };
+  const std::vector<Case> cases = {{DType::BF16, 768, 256, false}, {DType::F32, 32, 768, false},
+                                   {DType::F16, 300, 100, true},   {DType::BF16, 64, 768, true},
+                                   {DType::BF16, 5, 33, false},    {DType::BF16, 768, 64, true},
+                                   {DType::F32, 200, 32, false},   {DType::F16, 70, 7, true}};
   std::vector<Tensor> ws;
   std::vector<std::vector<float>> xs, ys, refs;
   std::vector<GemvJob> jobs;
   for (const Case& c : cases) {
-    Tensor w32 = c.plain ? Tensor::empty(DType::F32, {c.K, c.N}) : Tensor::empty(DType::F32, {c.N, c.K});
+    Tensor w32 = Tensor::empty(DType::F32, {c.N, c.K});
     for (int64_t i = 0; i < c.N * c.K; i++) w32.ptr<float>()[i] = nd(g);
     ws.push_back(w32.to(c.dt));
     std::vector<float> wf = ws.back().to_f32_vec(), x(c.K), y(c.N), ref(c.N);
@@ -85,14 +85,13 @@ TEST(Gemv, BatchOfMixedJobsMatchesReference) {
     for (auto& v : y) v = nd(g);
     for (int64_t n = 0; n < c.N; n++) {
       double s = c.acc ? y[n] : 0.0;
-      for (int64_t k = 0; k < c.K; k++) s += double(c.plain ? wf[k * c.N + n] : wf[n * c.K + k]) * x[k];
+      for (int64_t k = 0; k < c.K; k++) s += double(wf[n * c.K + k]) * x[k];
       ref[n] = float(s);
     }
     xs.push_back(std::move(x)), ys.push_back(std::move(y)), refs.push_back(std::move(ref));
   }
   for (size_t i = 0; i < cases.size(); i++)
-    jobs.push_back({ys[i].data(), xs[i].data(), ws[i].data, cases[i].dt, cases[i].N, cases[i].K, cases[i].acc,
-                    cases[i].plain});
+    jobs.push_back({ys[i].data(), xs[i].data(), ws[i].data, cases[i].dt, cases[i].N, cases[i].K, cases[i].acc});
   gemv_batch(jobs.data(), int(jobs.size()));
   for (size_t i = 0; i < cases.size(); i++) {
     test::Tol t{test::tol::fp32_gemv.abs * std::sqrt(double(cases[i].K)), test::tol::fp32_gemv.rel};

@@ -28,7 +28,7 @@ const StatePart* StateLayout::find(const std::string& name) const {
 void BlockModel::load_io() { io_.load(w_, cfg_.n_embd, cfg_.vocab_size); }
 
 void BlockModel::forward(const ModelBatch& b, Arena& scratch) const {
-  const int C = cfg_.n_embd, V = cfg_.vocab_size;
+  const int C = cfg_.n_embd;
   const int64_t M = b.M;
   float* x = scratch.floats(size_t(M) * C);  // (M, C) residual stream
   embedding_forward_any(x, b.tokens, io_.emb.p, io_.emb.dt, M, C);

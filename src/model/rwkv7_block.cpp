@@ -36,9 +36,9 @@ inline void linear(float* out, const float* inp, const float* w32, const Rwkv7Ma
 }
 
 bool all_stored(const Rwkv7LayerMats& mm, int layer) {
-  for (const Rwkv7Mat* m : {&mm.receptance, &mm.key, &mm.value, &mm.w1t, &mm.w2, &mm.a1t, &mm.a2, &mm.g1t, &mm.g2})
+  for (const Rwkv7Mat* m : {&mm.receptance, &mm.key, &mm.value, &mm.w1t, &mm.w2t, &mm.a1t, &mm.a2t, &mm.g1t, &mm.g2t})
     if (!m->p) return false;
-  return layer == 0 || (mm.v1t.p && mm.v2.p);
+  return layer == 0 || (mm.v1t.p && mm.v2t.p);
 }
 
 // The projections of one token (M = 1) as two batches of independent GEMVs, each one parallel
@@ -48,10 +48,7 @@ void decode_projections(const Rwkv7LayerParams& w, const Rwkv7LayerActs& a, cons
                         const Rwkv7LayerMats& mm) {
   const int C = d.C;
   auto job = [](float* y, const float* x, const Rwkv7Mat& m, int64_t N, int64_t K, bool acc = false) {
-    return GemvJob{y, x, m.p, m.dt, N, K, acc, false, m.i8, m.q4};
-  };
-  auto plain = [](float* y, const float* x, const Rwkv7Mat& m, int64_t N, int64_t K, bool acc = false) {
-    return GemvJob{y, x, m.p, m.dt, N, K, acc, /*plain=*/true};
+    return GemvJob{y, x, m.p, m.dt, N, K, acc, m.i8, m.q4};
   };
   GemvJob first[7] = {job(a.r, a.xr, mm.receptance, C, C), job(a.k, a.xk, mm.key, C, C),
                       job(a.v_lin, a.xv, mm.value, C, C),  job(a.w_h, a.xw, mm.w1t, d.Dw, C),
@@ -63,8 +60,8 @@ void decode_projections(const Rwkv7LayerParams& w, const Rwkv7LayerActs& a, cons
   std::memcpy(a.wraw, w.w0, sizeof(float) * C);  // the biases, then += the products
   std::memcpy(a.a, w.a0, sizeof(float) * C);
   if (layer > 0) std::memcpy(a.v_s, w.v0, sizeof(float) * C);
-  GemvJob second[4] = {plain(a.wraw, a.w_h, mm.w2, C, d.Dw, true), plain(a.a, a.a_h, mm.a2, C, d.Da, true),
-                       plain(a.g, a.g_h, mm.g2, C, d.Dg), plain(a.v_s, a.v_h, mm.v2, C, d.Dv, true)};
+  GemvJob second[4] = {job(a.wraw, a.w_h, mm.w2t, C, d.Dw, true), job(a.a, a.a_h, mm.a2t, C, d.Da, true),
+                       job(a.g, a.g_h, mm.g2t, C, d.Dg), job(a.v_s, a.v_h, mm.v2t, C, d.Dv, true)};
   gemv_batch(second, layer == 0 ? 3 : 4);
 }
 

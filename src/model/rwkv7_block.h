@@ -68,11 +68,11 @@ struct Rwkv7Mat {
 struct Rwkv7LayerMats {
   Rwkv7Mat receptance, key, value, output;  // (C,C)
   Rwkv7Mat ffn_key, ffn_value;              // (F,C), (C,F)
-  // LoRA factors for decode, in the file's dtype: the first ones transposed to the Linear layout
-  // (w1t (D,C) = w1^T, read by the row GEMV like the big matrices), the second ones as stored
-  // (w2 (D,C), read column-wise: short rows of D make poor dot products).
+  // LoRA factors for decode, in the file's dtype, transposed to the Linear layout and read by the
+  // row GEMV like the big matrices: w1t (D,C) = w1^T, w2t (C,D) = w2^T (contiguous rows of D:
+  // read as stored, (D,C) column tiles gather 64..256-byte pieces C * 2..4 bytes apart).
   Rwkv7Mat w1t, a1t, v1t, g1t;
-  Rwkv7Mat w2, a2, v2, g2;
+  Rwkv7Mat w2t, a2t, v2t, g2t;
 };
 
 // Training state of one layer for the d.B sequences of a training batch, planar: each part of

@@ -16,7 +16,6 @@ void gemv_forward(float* y, const float* x, const void* W, DType wdt, int64_t N,
                   bool accumulate = false);
 
 // One product of gemv_batch: y (N) (+)= W (N, K) · x (K), W in dtype dt (fp32 / bf16 / fp16);
-// plain: W is stored (K, N) and y = x @ W (for short K, e.g. a LoRA's second factor (D, C)).
 // i8: int8 weights (ops/mm8.h), q4: 4-bit weights (ops/q4.h) instead of W / dt.
 struct GemvJob {
   float* y;
@@ -25,7 +24,6 @@ struct GemvJob {
   DType dt;
   int64_t N, K;
   bool accumulate = false;
-  bool plain = false;
   const Mm8Weight* i8 = nullptr;
   const Q4Weight* q4 = nullptr;
 };

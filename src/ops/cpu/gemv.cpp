@@ -226,13 +226,6 @@ void cols_dot(float* y, const float* x, const T* W, DType dt, int64_t K, int64_t
   for (int64_t j = 0; j < w; j++) y[n0 + j] = acc ? y[n0 + j] + s[j] : s[j];
 }
 
-// Columns [n0, n1) of x @ W, W (K, N), in tiles of 64.
-template <typename T>
-void cols_range(float* y, const float* x, const T* W, DType dt, int64_t K, int64_t N, int64_t n0, int64_t n1,
-                bool acc) {
-  for (int64_t t = n0; t < n1; t += 64) cols_dot(y, x, W, dt, K, N, t, std::min(n1, t + 64), acc);
-}
-
 #if !defined(__AVX512BF16__)
 struct XSplit {
   const uint16_t* hi = nullptr;
@@ -244,10 +237,6 @@ struct XSplit {
 void job_rows(const GemvJob& j, const XSplit& xs, const Mm8Vec& v8, const Q4Vec& v4, int64_t r0, int64_t r1) {
   if (j.i8) return mm8_rows(j.y, v8, *j.i8, r0, r1, j.accumulate);
   if (j.q4) return q4_rows(j.y, v4, *j.q4, r0, r1, j.accumulate);
-  if (j.plain) {  // outputs [r0, r1) are columns of W (K, N)
-    if (j.dt == DType::F32) return cols_range(j.y, j.x, static_cast<const float*>(j.W), j.dt, j.K, j.N, r0, r1, j.accumulate);
-    return cols_range(j.y, j.x, static_cast<const uint16_t*>(j.W), j.dt, j.K, j.N, r0, r1, j.accumulate);
-  }
   if (j.dt == DType::F32) return rows_dot(j.y, j.x, static_cast<const float*>(j.W), j.dt, r0, r1, j.K, j.accumulate);
   const uint16_t* W = static_cast<const uint16_t*>(j.W);
 #if defined(__AVX512BF16__)
@@ -310,7 +299,7 @@ void gemv_batch(const GemvJob* jobs, int n) {
 #if defined(__AVX512BF16__)
   thread_local std::vector<uint16_t> xsplit;
   int64_t nsplit = 0;
-  auto split = [&](const GemvJob& j) { return j.dt == DType::BF16 && !j.plain; };
+  auto split = [&](const GemvJob& j) { return j.dt == DType::BF16; };
   for (int i = 0; i < n; i++) nsplit += split(jobs[i]) ? 3 * jobs[i].K : 0;
   xsplit.resize(size_t(nsplit));
   for (int i = 0, off = 0; i < n; i++)
