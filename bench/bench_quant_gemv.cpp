@@ -23,7 +23,7 @@ struct Quantized {  // one matrix in the three forms
   std::vector<uint16_t> bf;
   std::vector<uint8_t> q8;
   std::vector<float> mx, rx, my, ry;
-  std::vector<uint8_t> q4;
+  std::vector<uint8_t> q4, q4p;  // stored, packed
   std::vector<uint16_t> d4, m4;
   Mm8Weight w8;
   Q4Weight w4;
@@ -39,7 +39,9 @@ struct Quantized {  // one matrix in the three forms
     w8 = {q8.data(), mx.data(), rx.data(), my.data(), ry.data(), N, K};
     q4.resize(w.size() / 2), d4.resize(w.size() / 32), m4.resize(w.size() / 32);
     q4_quantize(q4.data(), d4.data(), m4.data(), w.data(), N, K);
-    w4 = {q4.data(), d4.data(), m4.data(), N, K};
+    q4p.resize(size_t(N * q4_row_bytes(K)));
+    q4_pack(q4p.data(), q4.data(), d4.data(), m4.data(), N, K);
+    w4 = {q4p.data(), N, K};
   }
   double bytes(int kind) const {  // 0 bf16, 1 int8, 2 q4
     if (kind == 0) return 2.0 * N * K;

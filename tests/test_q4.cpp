@@ -27,13 +27,14 @@ using namespace rwkv;
 using rwkv::test::rel_norm_err;
 
 struct Q4Mat {
-  std::vector<uint8_t> q;
+  std::vector<uint8_t> q, packed;  // stored form (N, K/2), packed rows
   std::vector<uint16_t> d, m;
   Q4Weight w;
   Q4Mat(const std::vector<float>& W, int64_t N, int64_t K)
-      : q(size_t(N * K / 2)), d(size_t(N * K / 32)), m(size_t(N * K / 32)) {
+      : q(size_t(N * K / 2)), packed(size_t(N * q4_row_bytes(K))), d(size_t(N * K / 32)), m(size_t(N * K / 32)) {
     q4_quantize(q.data(), d.data(), m.data(), W.data(), N, K);
-    w = Q4Weight{q.data(), d.data(), m.data(), N, K};
+    q4_pack(packed.data(), q.data(), d.data(), m.data(), N, K);
+    w = Q4Weight{packed.data(), N, K};
   }
 };
 
@@ -80,8 +81,9 @@ TEST(Q4Ops, QuantizeWithinHalfStep) {
 
 TEST(Q4Ops, ProductsMatchReference) {
   std::mt19937 g(7);
-  // K = 96: no full group of 4 blocks; 160: one group and a partial one; 512: groups only
-  for (auto [N, K] : {std::pair<int64_t, int64_t>{37, 96}, {128, 512}, {300, 160}}) {
+  // packed groups (ops/q4.h): K = 96: 3 single blocks; 256: one group of 8; 512: one of 16;
+  // 864: 16 + 8 + 3; 1536: three of 16; 160: 5 single blocks
+  for (auto [N, K] : {std::pair<int64_t, int64_t>{37, 96}, {9, 256}, {128, 512}, {21, 864}, {6, 1536}, {300, 160}}) {
     std::vector<float> W = rwkv::test::rnd(size_t(N * K), g, -0.3f, 0.3f);
     Q4Mat q(W, N, K);
     std::vector<float> Wd(size_t(N * K));
@@ -135,7 +137,7 @@ TEST(Q4Ops, ProductsMatchReference) {
       // the decode batch path (ops/gemv.h) gives q4_forward's bits
       std::vector<float> y1(static_cast<size_t>(N)), y2(static_cast<size_t>(N));
       q4_forward(y1.data(), x.data(), q.w, 1);
-      GemvJob job{y2.data(), x.data(), q.q.data(), DType::U8, N, K};
+      GemvJob job{y2.data(), x.data(), q.packed.data(), DType::U8, N, K};
       job.q4 = &q.w;
       gemv_batch(&job, 1);
       ASSERT_EQ(std::memcmp(y1.data(), y2.data(), size_t(N) * 4), 0) << "gemv_batch N=" << N;

@@ -63,7 +63,7 @@ struct Rwkv7Mat {
   const void* p = nullptr;  // null: use the fp32 view
   DType dt = DType::F32;
   const Mm8Weight* i8 = nullptr;  // int8 (dt U8, p = i8->q)
-  const Q4Weight* q4 = nullptr;   // q4 (dt U8, p = q4->q)
+  const Q4Weight* q4 = nullptr;   // q4 (dt U8, p = q4->p)
 };
 struct Rwkv7LayerMats {
   Rwkv7Mat receptance, key, value, output;  // (C,C)

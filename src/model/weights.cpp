@@ -29,10 +29,11 @@ std::string q4_base_of(const StateDict& sd, const std::string& cname) {
   }
   return "";
 }
-// A uint8 tensor of the logical shape (rows, 2 * packed cols) sharing the packed q4 data.
-Tensor q4_logical(const Tensor& t) {
+// A uint8 tensor of the logical shape (rows, cols) sharing q4 data (the stored nibbles (rows,
+// cols/2) or the packed rows).
+Tensor q4_logical(const Tensor& t, int64_t cols) {
   Tensor v = t;
-  if (t.dim() == 2) v.shape = {t.shape[0], 2 * t.shape[1]};
+  if (t.dim() == 2) v.shape = {t.shape[0], cols};
   return v;
 }
 }  // namespace
@@ -42,7 +43,7 @@ StateDict without_mm8_companions(const StateDict& sd) {
   for (const auto& [name, t] : sd.items) {
     if (!q4_base_of(sd, name).empty()) continue;
     if (is_q4_matrix(sd, name)) {
-      out.items.emplace_back(name, q4_logical(t));
+      out.items.emplace_back(name, q4_logical(t, t.dim() == 2 ? 2 * t.shape[1] : 0));
       continue;
     }
     bool companion = false;
@@ -84,9 +85,12 @@ WeightStore::WeightStore(StateDict sd, std::string source) : source_(std::move(s
         if (c->dtype != DType::F16 || c->shape != Shape{R, C / kQ4Block})
           fail("model", "{}: the scales of q4 matrix '{}' are {} {}, expected fp16 {}", source_, name, dtype_name(c->dtype),
                shape_str(c->shape), shape_str(Shape{R, C / kQ4Block}));
-      q4_[name] = Q4Weight{t.ptr<uint8_t>(), keep(d).ptr<uint16_t>(), keep(*m).ptr<uint16_t>(), R, C};
-      keep(t);
-      sd_.items.emplace_back(name, q4_logical(t));
+      // packed for the products (ops/q4.h); the stored tensors are not kept
+      Tensor packed = Tensor::empty(DType::U8, {R, q4_row_bytes(C)});
+      q4_pack(packed.ptr<uint8_t>(), t.ptr<uint8_t>(), d.ptr<uint16_t>(), m->ptr<uint16_t>(), R, C);
+      const Tensor& kp = keep(std::move(packed));
+      q4_[name] = Q4Weight{kp.ptr<uint8_t>(), R, C};
+      sd_.items.emplace_back(name, q4_logical(kp, C));
       continue;
     }
     if (t.dtype == DType::U8) {

@@ -3,8 +3,8 @@
 // bf16 / fp16, zero-copy from the file's mmap) or int8 (ops/mm8.h: a uint8 tensor `<name>` with
 // fp32 `<name>_mx`, `_rx` (rows) and `_my`, `_ry` (cols), as Engine's load-time quantization or a
 // converted file gives them) or q4 (ops/q4.h: a uint8 tensor `<name>` (rows, cols/2) of nibbles with
-// fp16 `<name>_q4d`, `<name>_q4m` (rows, cols/32)). Every lookup checks name and shape and throws "[model] <source>: ..."
-// naming the key.
+// fp16 `<name>_q4d`, `<name>_q4m` (rows, cols/32), packed at load into the products' row layout).
+// Every lookup checks name and shape and throws "[model] <source>: ..." naming the key.
 #pragma once
 #include <cstdint>
 #include <map>
@@ -18,7 +18,7 @@
 namespace rwkv {
 
 // A weight matrix (rows, cols) as stored: torch.nn.Linear layout (out, in) for projections.
-// int8: dt U8, p = i8->q; q4: dt U8, p = q4->q.
+// int8: dt U8, p = i8->q; q4: dt U8, p = q4->p (packed rows).
 struct WeightMat {
   const void* p = nullptr;
   DType dt = DType::F32;
@@ -38,15 +38,15 @@ inline constexpr const char* kQ4Suffixes[2] = {"_q4d", "_q4m"};
 // Whether `name` is a q4 matrix of `sd` (a uint8 tensor with its `_q4d` companion).
 bool is_q4_matrix(const StateDict& sd, const std::string& name);
 // `sd` as config detection reads it (tensors shared, not copied): without the int8 and q4
-// companions, each q4 matrix as a uint8 tensor of its logical shape (rows, cols) over the packed
-// data. Only shapes and names may be read from those.
+// companions, each q4 matrix as a uint8 tensor of its logical shape (rows, cols) over the stored
+// nibbles. Only shapes and names may be read from those.
 StateDict without_mm8_companions(const StateDict& sd);
 
 class WeightStore {
  public:
   // Takes the int8 and q4 companions of quantized matrices out of the dict (tensors() lists each
   // quantized matrix once, as its uint8 q: (rows, cols) for int8; for q4 a uint8 tensor of the
-  // logical shape (rows, cols) over the packed (rows, cols/2) data, so that shape checks pass).
+  // logical shape (rows, cols) over its packed rows (ops/q4.h), so that shape checks pass).
   WeightStore(StateDict sd, std::string source);
   // fp32 data of `name`, whose shape with size-1 dims dropped must equal `shape`'s.
   const float* vec(const std::string& name, const Shape& shape);

@@ -1,18 +1,22 @@
 // q4.cpp — products with q4 weights (see ops/q4.h): x quantized to int8 per block of 32, exact
-// integer block dots (AVX-512 VNNI: 4 blocks per instruction pair; AVX2: maddubs; scalar), 4 output
-// rows sharing each load of x, for decode and a few rows; exact widening of panels of W' plus
-// sgemm for prefill.
+// integer block dots on the packed rows (one block per 32-bit lane: AVX-512 VNNI 16 or 8 blocks
+// per instruction pair, AVX2 8 with maddubs; scalar), 4 output rows sharing each load of x, for
+// decode and a few rows; exact widening of panels of W' plus sgemm for prefill.
+// GCC 12 flags its own AVX-512 intrinsics (srai, cvtph, cvtepi32, reduce_add) as (maybe-)uninitialized.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+
 #include <immintrin.h>
 #include <omp.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "core/dtype.h"
 #include "ops/cpu/quant_matmul.h"
 #include "ops/cpu/sgemm.h"
-#include "ops/cpu/simd_reduce.h"
 #include "ops/q4.h"
 #include "ops/row_invariant.h"
 
@@ -20,120 +24,157 @@ namespace rwkv {
 
 namespace {
 
-constexpr int64_t kRowsMax = 64;       // rows of x up to which the quantized-x kernel is used
-constexpr int64_t kPrefetchRows = 16;  // how far ahead the decode kernel prefetches W' (rows)
+constexpr int64_t kRowsMax = 64;      // rows of x up to which the quantized-x kernel is used
+constexpr int64_t kPrefetchRows = 8;  // how far ahead the decode kernel prefetches W' (rows)
 
-// Where the prepared x keeps input j (0..31) of block b. A full group of 4 blocks (128 inputs,
-// g = b / 4 < K / 128) is 64 bytes of the blocks' first halves (block b % 4 at 16 * (b % 4)) then 64
-// of their second halves, so that one 64-byte load of q (4 blocks' bytes, low nibbles = first
-// halves, high = second halves) lines up with one 64-byte load of x per nibble; the blocks after
-// the last full group keep the natural order.
-inline int64_t xq_pos(int64_t b, int j, int64_t full_groups) {
-  if (b / 4 >= full_groups) return b * kQ4Block + j;
-  return (b / 4) * 128 + (j < 16 ? 16 * (b % 4) + j : 64 + 16 * (b % 4) + (j - 16));
+// Where the prepared x keeps input j (0..31) of block b: the packed layout's order (ops/q4.h), a
+// group of n blocks taking 32n bytes from 32 * b0: per 4-byte column c4 = (j % 16) / 4, 4n bytes
+// of low-nibble inputs (j < 16) then 4n of high-nibble ones, block l's 4 at 4l.
+inline int64_t xq_pos(int64_t b, int j, int64_t nb) {
+  const Q4Group g = q4_group_of(b, nb);
+  const int c = j % 16;
+  return 32 * g.b0 + 8 * g.n * (c / 4) + (j < 16 ? 0 : 4 * g.n) + 4 * (b - g.b0) + c % 4;
 }
 
 // One block's integer dot q_b . xq_b, scalar (the SIMD paths compute the same integer).
-inline int32_t block_dot(const uint8_t* qb, const int8_t* xq, int64_t b, int64_t full_groups) {
-  const int8_t* lo = xq + xq_pos(b, 0, full_groups);
-  const int8_t* hi = xq + xq_pos(b, 16, full_groups);
+inline int32_t block_dot(const uint8_t* row, const int8_t* xq, int64_t b, int64_t nb) {
+  const Q4Group g = q4_group_of(b, nb);
+  const uint8_t* nib = row + g.off;
   int32_t s = 0;
-  for (int j = 0; j < 16; j++) s += int32_t(qb[j] & 15) * lo[j] + int32_t(qb[j] >> 4) * hi[j];
+  for (int c = 0; c < 16; c++) {
+    const uint8_t v = nib[q4_nibble_pos(g.n, b - g.b0, c)];
+    s += int32_t(v & 15) * xq[xq_pos(b, c, nb)] + int32_t(v >> 4) * xq[xq_pos(b, 16 + c, nb)];
+  }
   return s;
+}
+inline float half_at(const uint8_t* p) {
+  uint16_t h;
+  std::memcpy(&h, p, 2);
+  return f16_to_f32(h);
 }
 
 // s[r] = row (o + r) . x for R (1..4) rows. The same steps for a row whichever R it is computed
-// with (one accumulator per row, blocks in order), so a row never depends on its neighbours.
+// with (one accumulator per row, groups in order), so a row never depends on its neighbours.
 template <int R>
 inline void dot_rows(float* s, const Q4Vec& v, const Q4Weight& w, int64_t o) {
-  const int64_t K = w.K, nb = K / kQ4Block, KB = K / 2, G = nb / 4;
-  const uint8_t* q[R];
-  const uint16_t *d[R], *m[R];
-  for (int r = 0; r < R; r++) q[r] = w.q + (o + r) * KB, d[r] = w.d + (o + r) * nb, m[r] = w.m + (o + r) * nb;
+  const int64_t K = w.K, nb = K / kQ4Block, RB = q4_row_bytes(K), G16 = nb / 16;
+  [[maybe_unused]] const int64_t simd_end = G16 * 16 + (nb - G16 * 16 >= 8 ? 8 : 0);  // blocks in groups of 16 and 8
+  const uint8_t* row[R];
+  for (int r = 0; r < R; r++) row[r] = w.p + (o + r) * RB;
+  float acc_s[4] = {0.f, 0.f, 0.f, 0.f};
   int64_t b0 = 0;
-  float acc_s[4];
-  for (int r = 0; r < R; r++) acc_s[r] = 0.f;
-#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VNNI__) && defined(__F16C__)
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__AVX512VNNI__) && \
+    defined(__F16C__)
+  // The rows kPrefetchRows ahead, whole (each row is one contiguous run of nibbles and scales).
+  for (int r = 0; r < R; r++)
+    for (int64_t off = 0; off < RB; off += 64)
+      _mm_prefetch(reinterpret_cast<const char*>(row[r] + kPrefetchRows * RB + off), _MM_HINT_NTA);
   __m512 acc[R];
   for (int r = 0; r < R; r++) acc[r] = _mm512_setzero_ps();
-  const __m512i nib = _mm512_set1_epi8(0x0F);
-  const __m512i idx = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
-  // Rows kPrefetchRows ahead (4 groups of 4: a 4-row group of K = 768 is only 1.5 KB of nibbles,
-  // consumed faster than DRAM answers), their scales and offsets too (q4 decode +4 %).
-  for (int r = 0; r < R; r++)
-    for (int64_t o2 = 0; o2 < nb; o2 += 32) {
-      _mm_prefetch(reinterpret_cast<const char*>(d[r] + kPrefetchRows * nb + o2), _MM_HINT_NTA);
-      _mm_prefetch(reinterpret_cast<const char*>(m[r] + kPrefetchRows * nb + o2), _MM_HINT_NTA);
+  // Lane l of a group: block b0 + l. The high nibbles are multiplied in place (16x) in their own
+  // accumulator and shifted back once: exact, the integer sums stay far below 2^31.
+  const __m512i lo16 = _mm512_set1_epi8(0x0F), hi16 = _mm512_set1_epi8(char(0xF0));
+  for (int64_t g = 0; g < G16; g++) {
+    const int64_t off = 320 * g;  // 16 blocks: 256 bytes of nibbles, 32 of d, 32 of m
+    const int8_t* xg = v.xq + 512 * g;
+    __m512i al[R], ah[R];
+    for (int r = 0; r < R; r++) al[r] = ah[r] = _mm512_setzero_si512();
+#pragma GCC unroll 4
+    for (int c4 = 0; c4 < 4; c4++) {
+      const __m512i xl = _mm512_loadu_si512(xg + 128 * c4), xh = _mm512_loadu_si512(xg + 128 * c4 + 64);
+#pragma GCC unroll 4
+      for (int r = 0; r < R; r++) {
+        const __m512i b = _mm512_loadu_si512(row[r] + off + 64 * c4);
+        al[r] = _mm512_dpbusd_epi32(al[r], _mm512_and_si512(b, lo16), xl);
+        ah[r] = _mm512_dpbusd_epi32(ah[r], _mm512_and_si512(b, hi16), xh);
+      }
     }
-  for (int64_t g = 0; g < G; g++) {
-    const __m512i xlo = _mm512_loadu_si512(v.xq + 128 * g), xhi = _mm512_loadu_si512(v.xq + 128 * g + 64);
-    const __m128 dx4 = _mm_loadu_ps(v.dx + 4 * g);
+    const __m512 dx = _mm512_loadu_ps(v.dx + 16 * g), sx = _mm512_loadu_ps(v.sx + 16 * g);
 #pragma GCC unroll 4
     for (int r = 0; r < R; r++) {
-      // the same bytes kPrefetchRows rows ahead, before their use (read once per token)
-      _mm_prefetch(reinterpret_cast<const char*>(q[r] + kPrefetchRows * KB + 64 * g), _MM_HINT_NTA);
-      const __m512i b = _mm512_loadu_si512(q[r] + 64 * g);
-      const __m512i lo = _mm512_and_si512(b, nib), hi = _mm512_and_si512(_mm512_srli_epi16(b, 4), nib);
-      __m512i i = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, xlo);
-      i = _mm512_dpbusd_epi32(i, hi, xhi);  // lanes 4j..4j+3: block 4g + j
-      const __m128 dd = _mm_mul_ps(_mm_cvtph_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(d[r] + 4 * g))), dx4);
-      const __m512 sc = _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(dd));
-      acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i), sc, acc[r]);
+      const uint8_t* sc = row[r] + off + 256;
+      const __m512i i = _mm512_add_epi32(al[r], _mm512_srai_epi32(ah[r], 4));
+      const __m512 dd = _mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sc))), dx);
+      acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i), dd, acc[r]);
+      acc[r] = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sc + 32))), sx, acc[r]);
     }
   }
-  // the offsets' term sum_b m_b sx_b, 16 blocks per step after the loop (one fp16 load per 16
-  // blocks instead of one per 4 in it)
-  __m512 tot[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
-  for (int r = 0; r < R; r++) {
-    __m512 am = acc[r];
-    for (int64_t b = 0; b < 4 * G; b += 16) {
-      const __mmask16 k = 4 * G - b >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (4 * G - b)) - 1);
-      const __m512 mv = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(k, m[r] + b));
-      am = _mm512_fmadd_ps(mv, _mm512_maskz_loadu_ps(k, v.sx + b), am);
-    }
-    tot[r] = am;
-  }
-  _mm_storeu_ps(acc_s, simd::hsum4(tot[0], tot[1], tot[2], tot[3]));  // acc_s has room for 4
-  b0 = 4 * G;
-#elif defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
-  __m256 acc[R];
-  __m128 accm[R];
-  for (int r = 0; r < R; r++) acc[r] = _mm256_setzero_ps(), accm[r] = _mm_setzero_ps();
-  const __m256i nib = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
-  const __m256i idx0 = _mm256_set_epi32(1, 1, 1, 1, 0, 0, 0, 0), idx1 = _mm256_set_epi32(3, 3, 3, 3, 2, 2, 2, 2);
-  for (int64_t g = 0; g < G; g++) {
-    const __m128 dx4 = _mm_loadu_ps(v.dx + 4 * g), sx4 = _mm_loadu_ps(v.sx + 4 * g);
-    for (int r = 0; r < R; r++) {
-      _mm_prefetch(reinterpret_cast<const char*>(q[r] + 4 * KB + 64 * g), _MM_HINT_NTA);
-      const __m128 dd = _mm_mul_ps(_mm_cvtph_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(d[r] + 4 * g))), dx4);
-      const __m256 dd8 = _mm256_castps128_ps256(dd);
-      for (int h = 0; h < 2; h++) {  // blocks 4g + 2h, 4g + 2h + 1
-        const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q[r] + 64 * g + 32 * h));
-        const __m256i lo = _mm256_and_si256(b, nib), hi = _mm256_and_si256(_mm256_srli_epi16(b, 4), nib);
-        const __m256i xlo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(v.xq + 128 * g + 32 * h));
-        const __m256i xhi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(v.xq + 128 * g + 64 + 32 * h));
-        // u8 (<= 15) x s8 pairs: |sum| <= 2 * 15 * 127 * 2, no int16 saturation
-        const __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(lo, xlo), _mm256_maddubs_epi16(hi, xhi));
-        const __m256i i = _mm256_madd_epi16(p, ones);  // lanes 4j..4j+3: block 4g + 2h + j
-        const __m256 sc = _mm256_permutevar8x32_ps(dd8, h ? idx1 : idx0);
-        acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i), sc, acc[r]);
+  if (simd_end > G16 * 16) {  // a group of 8: the same on 256-bit vectors
+    const int64_t off = 320 * G16;
+    const int8_t* xg = v.xq + 512 * G16;
+    const __m256i lo8 = _mm256_set1_epi8(0x0F), hi8 = _mm256_set1_epi8(char(0xF0));
+    __m256i al[R], ah[R];
+    for (int r = 0; r < R; r++) al[r] = ah[r] = _mm256_setzero_si256();
+#pragma GCC unroll 4
+    for (int c4 = 0; c4 < 4; c4++) {
+      const __m256i xl = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xg + 64 * c4));
+      const __m256i xh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xg + 64 * c4 + 32));
+#pragma GCC unroll 4
+      for (int r = 0; r < R; r++) {
+        const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row[r] + off + 32 * c4));
+        al[r] = _mm256_dpbusd_epi32(al[r], _mm256_and_si256(b, lo8), xl);
+        ah[r] = _mm256_dpbusd_epi32(ah[r], _mm256_and_si256(b, hi8), xh);
       }
-      accm[r] = _mm_fmadd_ps(_mm_cvtph_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(m[r] + 4 * g))), sx4, accm[r]);
+    }
+    const __m256 dx = _mm256_loadu_ps(v.dx + 16 * G16), sx = _mm256_loadu_ps(v.sx + 16 * G16);
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++) {
+      const uint8_t* sc = row[r] + off + 128;
+      const __m256i i = _mm256_add_epi32(al[r], _mm256_srai_epi32(ah[r], 4));
+      const __m256 dd = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sc))), dx);
+      __m256 a = _mm256_mul_ps(_mm256_cvtepi32_ps(i), dd);
+      a = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sc + 16))), sx, a);
+      acc[r] = _mm512_add_ps(acc[r], _mm512_zextps256_ps512(a));
+    }
+  }
+  for (int r = 0; r < R; r++) acc_s[r] = _mm512_reduce_add_ps(acc[r]);
+  b0 = simd_end;
+#elif defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
+  // Eight lanes (blocks) at a time: a group of 16 is two halves h of 8 (nibbles at 32h of each
+  // 64-byte column, x likewise, scales at 16h).
+  __m256 acc[R];
+  for (int r = 0; r < R; r++) acc[r] = _mm256_setzero_ps();
+  const __m256i nib = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
+  for (int64_t b = 0; b < simd_end; b += 8) {
+    const Q4Group g = q4_group_of(b, nb);
+    const int64_t h = (b - g.b0) / 8, n = g.n;
+    const int8_t* xg = v.xq + 32 * g.b0;
+    __m256i i32[R];
+    for (int r = 0; r < R; r++) i32[r] = _mm256_setzero_si256();
+    for (int c4 = 0; c4 < 4; c4++) {
+      const __m256i xl = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xg + 8 * n * c4 + 32 * h));
+      const __m256i xh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xg + 8 * n * c4 + 4 * n + 32 * h));
+      for (int r = 0; r < R; r++) {
+        const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row[r] + g.off + 4 * n * c4 + 32 * h));
+        const __m256i lo = _mm256_and_si256(q, nib), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), nib);
+        // u8 (<= 15) x s8 pairs: |sum| <= 2 * 15 * 127 * 2, no int16 saturation
+        const __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(lo, xl), _mm256_maddubs_epi16(hi, xh));
+        i32[r] = _mm256_add_epi32(i32[r], _mm256_madd_epi16(p, ones));
+      }
+    }
+    const __m256 dx = _mm256_loadu_ps(v.dx + b), sx = _mm256_loadu_ps(v.sx + b);
+    for (int r = 0; r < R; r++) {
+      const uint8_t* sc = row[r] + g.off + 16 * n + 16 * h;
+      const __m256 dd = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sc))), dx);
+      acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i32[r]), dd, acc[r]);
+      acc[r] = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sc + 2 * n))), sx, acc[r]);
     }
   }
   for (int r = 0; r < R; r++) {
     __m128 t = _mm_add_ps(_mm256_castps256_ps128(acc[r]), _mm256_extractf128_ps(acc[r], 1));
-    t = _mm_add_ps(t, accm[r]);
     t = _mm_add_ps(t, _mm_movehl_ps(t, t));
     t = _mm_add_ss(t, _mm_movehdup_ps(t));
     acc_s[r] = _mm_cvtss_f32(t);
   }
-  b0 = 4 * G;
+  b0 = simd_end;
 #endif
   for (int r = 0; r < R; r++)
-    for (int64_t b = b0; b < nb; b++)
-      acc_s[r] += f16_to_f32(d[r][b]) * v.dx[b] * float(block_dot(q[r] + 16 * b, v.xq, b, G)) +
-                  f16_to_f32(m[r][b]) * v.sx[b];
+    for (int64_t b = b0; b < nb; b++) {
+      const Q4Group g = q4_group_of(b, nb);
+      const int64_t l = b - g.b0;
+      acc_s[r] += half_at(row[r] + g.off + 16 * g.n + 2 * l) * v.dx[b] * float(block_dot(row[r], v.xq, b, nb)) +
+                  half_at(row[r] + g.off + 18 * g.n + 2 * l) * v.sx[b];
+    }
   for (int r = 0; r < R; r++) s[r] = acc_s[r];
 }
 
@@ -159,12 +200,14 @@ size_t q4_prep_bytes(int64_t K) {
 }
 
 void q4_prepare(Q4Vec& v, void* buf, const float* x, int64_t K) {
-  const int64_t nb = K / kQ4Block, G = nb / 4;
-  int8_t* xq = static_cast<int8_t*>(buf);                                   // (K)
-  float* dx = reinterpret_cast<float*>(xq + (K + 63) / 64 * 64);            // (nb)
-  float* sx = dx + nb;                                                      // (nb)
+  const int64_t nb = K / kQ4Block;
+  int8_t* xq = static_cast<int8_t*>(buf);                         // (K)
+  float* dx = reinterpret_cast<float*>(xq + (K + 63) / 64 * 64);  // (nb)
+  float* sx = dx + nb;                                            // (nb)
   int64_t b0 = 0;
 #if defined(__AVX512F__)
+  // 4 inputs at a time to their places (xq_pos keeps runs of 4 together)
+  auto put4 = [&](int64_t b, int j, uint32_t four) { std::memcpy(xq + xq_pos(b, j, nb), &four, 4); };
   for (; b0 < nb; b0++) {  // the scalar loop's numbers (the sum in another order)
     const float* xb = x + b0 * kQ4Block;
     const __m512 v0 = _mm512_loadu_ps(xb), v1 = _mm512_loadu_ps(xb + 16);
@@ -172,8 +215,10 @@ void q4_prepare(Q4Vec& v, void* buf, const float* x, int64_t K) {
     const float inv = amax > 0.f ? 127.f / amax : 0.f;
     if (!(amax <= 3.4e38f)) break;  // inf or NaN: the scalar loop
     const __m512 iv = _mm512_set1_ps(inv);
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(xq + xq_pos(b0, 0, G)), _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(v0, iv))));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(xq + xq_pos(b0, 16, G)), _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(v1, iv))));
+    alignas(16) uint32_t q[8];
+    _mm_store_si128(reinterpret_cast<__m128i*>(q), _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(v0, iv))));
+    _mm_store_si128(reinterpret_cast<__m128i*>(q + 4), _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(v1, iv))));
+    for (int c4 = 0; c4 < 8; c4++) put4(b0, 4 * c4, q[c4]);
     dx[b0] = amax / 127.f;
     sx[b0] = _mm512_reduce_add_ps(_mm512_add_ps(v0, v1));
   }
@@ -183,7 +228,7 @@ void q4_prepare(Q4Vec& v, void* buf, const float* x, int64_t K) {
     float amax = 0.f, sum = 0.f;
     for (int j = 0; j < kQ4Block; j++) amax = std::max(amax, std::fabs(xb[j])), sum += xb[j];
     const float scale = amax / 127.f, inv = amax > 0.f ? 127.f / amax : 0.f;
-    for (int j = 0; j < kQ4Block; j++) xq[xq_pos(b, j, G)] = int8_t(std::nearbyint(xb[j] * inv));
+    for (int j = 0; j < kQ4Block; j++) xq[xq_pos(b, j, nb)] = int8_t(std::nearbyint(xb[j] * inv));
     dx[b] = scale;
     sx[b] = sum;
   }

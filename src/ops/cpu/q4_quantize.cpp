@@ -1,6 +1,8 @@
-// q4_quantize.cpp — the q4 format's load-time conversion and its exact widening (see ops/q4.h).
+// q4_quantize.cpp — the q4 format's load-time conversion, its packing for the products and its
+// exact widening (see ops/q4.h).
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "core/dtype.h"
 #include "core/error.h"
@@ -36,18 +38,41 @@ void q4_quantize(uint8_t* q, uint16_t* d, uint16_t* m, const float* W, int64_t N
   }
 }
 
-void q4_dequant_rows(float* out, const Q4Weight& w, int64_t r0, int64_t r1) {
-  const int64_t K = w.K, nb = K / kQ4Block;
-  for (int64_t o = r0; o < r1; o++) {
-    float* y = out + (o - r0) * K;  // (K)
+void q4_pack(uint8_t* out, const uint8_t* q, const uint16_t* d, const uint16_t* m, int64_t N, int64_t K) {
+  const int64_t nb = K / kQ4Block, RB = q4_row_bytes(K);
+  for (int64_t o = 0; o < N; o++) {
+    uint8_t* row = out + o * RB;  // (RB)
     for (int64_t b = 0; b < nb; b++) {
-      const float df = f16_to_f32(w.d[o * nb + b]), mf = f16_to_f32(w.m[o * nb + b]);
-      const uint8_t* qb = w.q + o * (K / 2) + b * 16;
-      float* yb = y + b * kQ4Block;
-      for (int j = 0; j < 16; j++) {
-        yb[j] = df * float(qb[j] & 15) + mf;
-        yb[16 + j] = df * float(qb[j] >> 4) + mf;
+      const Q4Group g = q4_group_of(b, nb);
+      const int64_t l = b - g.b0;
+      for (int c = 0; c < 16; c++) row[g.off + q4_nibble_pos(g.n, l, c)] = q[o * (K / 2) + b * 16 + c];
+      std::memcpy(row + g.off + 16 * g.n + 2 * l, d + o * nb + b, 2);
+      std::memcpy(row + g.off + 18 * g.n + 2 * l, m + o * nb + b, 2);
+    }
+  }
+}
+
+void q4_dequant_rows(float* out, const Q4Weight& w, int64_t r0, int64_t r1) {
+  const int64_t K = w.K, nb = K / kQ4Block, RB = q4_row_bytes(K);
+  for (int64_t o = r0; o < r1; o++) {
+    const uint8_t* row = w.p + o * RB;
+    float* y = out + (o - r0) * K;  // (K)
+    for (int64_t b0 = 0; b0 < nb;) {
+      const Q4Group g = q4_group_of(b0, nb);
+      const uint8_t* nib = row + g.off;
+      for (int64_t l = 0; l < g.n; l++) {
+        uint16_t dh, mh;
+        std::memcpy(&dh, nib + 16 * g.n + 2 * l, 2);
+        std::memcpy(&mh, nib + 18 * g.n + 2 * l, 2);
+        const float df = f16_to_f32(dh), mf = f16_to_f32(mh);
+        float* yb = y + (g.b0 + l) * kQ4Block;
+        for (int c = 0; c < 16; c++) {
+          const uint8_t v = nib[q4_nibble_pos(g.n, l, c)];
+          yb[c] = df * float(v & 15) + mf;
+          yb[16 + c] = df * float(v >> 4) + mf;
+        }
       }
+      b0 += g.n;
     }
   }
 }
