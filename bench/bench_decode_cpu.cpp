@@ -3,8 +3,9 @@
 // the --threads threads at 256 MiB / 512 MiB / 1 GiB, bench_util.h): decode (batch 1, one token
 // at a time) tokens/s vs the memory-bandwidth bound (bytes of weights read per token / measured
 // read bandwidth; decode is the best of 5 rounds, the bandwidth the best pass over the run, one
-// right before each round), and prefill tokens/s (best of 4) vs the measured sgemm FLOP/s
-// (2 * matrix params FLOPs per token).
+// right before each round), and prefill tokens/s (best of 4) vs the measured FLOP/s of the GEMM
+// that serves it (2 * matrix params FLOPs per token): sgemm, or for bf16 weights the bf16 path of
+// ops/gemv.h linear_forward_any (oneDNN bf16 x bf16 where ops/cpu/bf16_gemm.h runs).
 //   bench_decode_cpu [--layers 12] [--embd 768] [--vocab 65536] [--threads 2] [--decode 32]
 //                    [--prefill 512] [--model FILE]   (default: random weights, L12-D768 V65536)
 //                    [--dtype all|LIST]  (default all = fp32,bf16,int8,q4; LIST: comma-separated of fp32, bf16,
@@ -29,6 +30,7 @@
 #include "engine/weight_placement.h"
 #include "io/model_file.h"
 #include "model/rwkv7_params.h"
+#include "ops/cpu/bf16_gemm.h"
 #include "ops/cpu/sgemm.h"
 #include "bench_util.h"
 #include "ops/cpu/blas_core.h"
@@ -67,8 +69,11 @@ int main(int argc, char** argv) {
   bw.measure(5);
   const int Tg = std::min(n_prefill, 256);
   double flops_peak = measure_sgemm(Tg, C);  // best seen; measured again next to each prefill
-  std::printf("read bandwidth (%d threads, best pass so far): %s\nsgemm (%dx%d @ %dx%d) %.1f GFLOP/s\n", threads,
-              bw.report().c_str(), Tg, C, C, 4 * C, flops_peak / 1e9);
+  // bf16 weights' prefill GEMM (ops/gemv.h linear_forward_any): its own bound
+  double bf16_peak = measure_bf16_linear(Tg, C);
+  const char* bf16_lib = bf16_gemm_available() ? "oneDNN bf16 x bf16" : "widened bf16 + sgemm";
+  std::printf("read bandwidth (%d threads, best pass so far): %s\nsgemm (%dx%d @ %dx%d) %.1f GFLOP/s; bf16 weights (%s) %.1f GFLOP/s\n",
+              threads, bw.report().c_str(), Tg, C, C, 4 * C, flops_peak / 1e9, bf16_lib, bf16_peak / 1e9);
 
   std::vector<std::string> kinds;
   for (size_t p = 0; p <= dtypes.size();) {
@@ -118,7 +123,10 @@ int main(int argc, char** argv) {
     // prefill
     feed(toks.data(), std::min(n_prefill, 16));  // warm-up
     pool.zero(0);
-    flops_peak = std::max(flops_peak, measure_sgemm(Tg, C));
+    // the GEMM that serves this dtype's prefill: bf16 weights their own, int8 / q4 / fp32 sgemm
+    const bool bf16_w = k == "bf16";
+    if (bf16_w) bf16_peak = std::max(bf16_peak, measure_bf16_linear(Tg, C));
+    else flops_peak = std::max(flops_peak, measure_sgemm(Tg, C));
     double pf = 0;  // best of 4: the first pays for touching new scratch memory
     Clock::time_point t0;
     for (int rep = 0; rep < 4; rep++) {
@@ -140,11 +148,11 @@ int main(int argc, char** argv) {
       }
       dec = std::max(dec, n_decode / secs(t0));
     }
-    double dec_bound = bw.best / bytes, pf_bound = flops_peak / (2.0 * mat_params);
+    double dec_bound = bw.best / bytes, pf_bound = (bf16_w ? bf16_peak : flops_peak) / (2.0 * mat_params);
     std::printf("L%d-D%d V%d %s weights (%.0f MB): decode %.2f tok/s = %.0f%% of the bandwidth bound %.2f tok/s "
-                "(%.2f GB/s); prefill %.1f tok/s = %.0f%% of the sgemm bound %.1f tok/s\n",
+                "(%.2f GB/s); prefill %.1f tok/s = %.0f%% of the %s bound %.1f tok/s\n",
                 c.n_layer, c.n_embd, c.vocab_size, kind, bytes / 1e6, dec, 100 * dec / dec_bound,
-                dec_bound, bw.best / 1e9, pf, 100 * pf / pf_bound, pf_bound);
+                dec_bound, bw.best / 1e9, pf, 100 * pf / pf_bound, bf16_w ? "bf16 GEMM" : "sgemm", pf_bound);
     std::fflush(stdout);
   }
   std::printf("read bandwidth (%d threads, best of %d passes over the run): %s\n", threads, bw.passes_done,

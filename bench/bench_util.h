@@ -18,8 +18,10 @@
 #include "core/tensor.h"
 #include "model/config.h"
 #include "model/rwkv7_params.h"
+#include "core/dtype.h"
 #include "ops/cpu/blas_core.h"
 #include "ops/cpu/sgemm.h"
+#include "ops/gemv.h"
 
 namespace rwkv::bench {
 
@@ -145,6 +147,20 @@ inline double measure_sgemm(int T, int C) {
   for (int rep = 0; rep < 5; rep++) {
     auto t0 = Clock::now();
     sgemm(false, true, T, 4 * C, C, 1.f, a.data(), C, b.data(), C, 0.f, c.data(), 4 * C);
+    best = std::max(best, 2.0 * T * C * 4.0 * C / secs(t0));
+  }
+  return best;
+}
+
+// The product path's GEMM rate for prefill with bf16 weights at (T x C) @ (C x 4C): bf16 x bf16
+// (ops/cpu/bf16_gemm.h) where it runs, else bf16 weights widened for sgemm (ops/gemv.h).
+inline double measure_bf16_linear(int T, int C) {
+  std::vector<float> a(size_t(T) * C, 0.01f), c(size_t(T) * 4 * C);
+  std::vector<uint16_t> b(size_t(C) * 4 * C, f32_to_bf16(0.01f));
+  double best = 0;
+  for (int rep = 0; rep < 5; rep++) {
+    auto t0 = Clock::now();
+    linear_forward_any(c.data(), a.data(), b.data(), DType::BF16, T, C, 4 * C);
     best = std::max(best, 2.0 * T * C * 4.0 * C / secs(t0));
   }
   return best;

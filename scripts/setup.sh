@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # setup.sh — make this checkout ready: install the Debian packages the build needs (only
-# when something is missing; clang, its sanitizer/libFuzzer runtimes and libomp build the
+# when something is missing; oneDNN serves bf16 prefill products; clang, its sanitizer/libFuzzer runtimes and libomp build the
 # fuzzers of scripts/fuzz.sh; chromium, node and npm serve the browser tests, whose npm
 # packages come from tests/browser/package-lock.json; OpenMPI runs multi-process training), provision assets/ (from
 # ../shared/assets, else download and check SHA-256), then configure and build into build/
@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 
 PKGS=(build-essential cmake ninja-build pkg-config ca-certificates curl python3 tmux
       libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev libfmt-dev
-      libspdlog-dev libopenblas-dev libcpp-httplib-dev chromium clang libclang-rt-dev libomp-dev
+      libspdlog-dev libopenblas-dev libdnnl-dev libcpp-httplib-dev chromium clang libclang-rt-dev libomp-dev
       openmpi-bin libopenmpi-dev)
 missing=()
 for p in "${PKGS[@]}"; do

@@ -1,9 +1,13 @@
 // test_gemv.cpp — gemv_forward / linear_forward_any with fp32, bf16 and fp16 weights against an
-// fp64 reference on the same (widened) weights, over shapes that hit every SIMD tail.
+// fp64 reference on the same (widened) weights, over shapes that hit every SIMD tail; past
+// gemm_rows_max_m rows, bf16 weights multiply bf16-rounded inputs where ops/cpu/bf16_gemm.h runs
+// (the reference rounds them too), and the exact inputs with it switched off.
 #include <random>
 
 #include "core/dtype.h"
 #include "core/tensor.h"
+#include "ops/cpu/bf16_gemm.h"
+#include "ops/gemm_rows.h"
 #include "ops/gemv.h"
 #include "test_util.h"
 
@@ -19,10 +23,15 @@ static void check_linear(DType dt, int64_t M, int64_t K, int64_t N, bool acc) {
   std::vector<float> x(M * K), out(M * N), ref(M * N);
   for (auto& v : x) v = nd(g);
   for (auto& v : out) v = nd(g);
+  // the inputs as the chosen path multiplies them (ops/gemv.h linear_forward_any)
+  const bool x_bf16 = dt == DType::BF16 && M > gemm_rows_max_m(dt) && bf16_gemm_available();
+  std::vector<float> xr(x);
+  if (x_bf16)
+    for (auto& v : xr) v = bf16_to_f32(f32_to_bf16(v));
   for (int64_t m = 0; m < M; m++)
     for (int64_t n = 0; n < N; n++) {
       double s = acc ? out[m * N + n] : 0.0;
-      for (int64_t k = 0; k < K; k++) s += double(wf[n * K + k]) * x[m * K + k];
+      for (int64_t k = 0; k < K; k++) s += double(wf[n * K + k]) * xr[m * K + k];
       ref[m * N + n] = float(s);
     }
   linear_forward_any(out.data(), x.data(), w.data, dt, M, K, N, acc);
@@ -55,6 +64,19 @@ TEST(Gemv, LinearFewRowsKernelTilesAndEdges) {
         for (bool acc : {false, true}) check_linear(dt, M, 48, N, acc);
   check_linear(DType::BF16, 16, 768, 1000, true);
   check_linear(DType::F32, 16, 3072, 130, false);
+}
+
+// Prefill-sized products with bf16 weights on odd shapes, through ops/cpu/bf16_gemm.h where it
+// runs (rounded inputs) and through the widened-sgemm path with it off (exact inputs).
+TEST(Gemv, LinearBf16PrefillOddShapes) {
+  for (bool on : {true, false}) {
+    set_bf16_gemm_enabled(on);
+    for (int64_t M : {65, 100, 257})
+      for (int64_t K : {1, 7, 33, 100, 768})
+        for (int64_t N : {1, 3, 67, 300})
+          for (bool acc : {false, true}) check_linear(DType::BF16, M, K, N, acc);
+  }
+  set_bf16_gemm_enabled(true);
 }
 
 TEST(Gemv, RejectsIntegerWeights) {

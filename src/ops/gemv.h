@@ -37,8 +37,10 @@ void gemv_plain_forward(float* y, const float* x, const float* W, int64_t K, int
                         bool accumulate = false);
 // out (M, N) = inp (M, K) @ W^T with W (N, K) in any float dtype; accumulate: out +=.
 // M == 1 uses gemv_forward; a few rows (a batch of decode steps) use gemm_rows_forward, which
-// reads W once without packing it; more rows: fp32 W uses sgemm directly, bf16/fp16 W is widened
-// to fp32 one L2-sized panel of rows at a time per thread and multiplied with sgemm.
+// reads W once without packing it; more rows: fp32 W uses sgemm directly; bf16 W uses bf16 x bf16
+// products with inp rounded to bf16 where ops/cpu/bf16_gemm.h runs (oneDNN, AVX512-BF16 / AMX),
+// else bf16/fp16 W is widened to fp32 one L2-sized panel of rows at a time per thread and
+// multiplied with sgemm (inp exact). Every path up to gemm_rows_max_m rows keeps inp exact.
 void linear_forward_any(float* out, const float* inp, const void* W, DType wdt, int64_t M,
                         int64_t K, int64_t N, bool accumulate = false);
 

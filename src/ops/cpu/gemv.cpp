@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "ops/cpu/bf16_gemm.h"
 #include "ops/cpu/sgemm.h"
 #include "ops/cpu/simd_widen.h"
 #include "ops/gemm_rows.h"
@@ -383,6 +384,9 @@ void linear_forward_any(float* out, const float* inp, const void* W, DType wdt, 
   }
   if (wdt != DType::BF16 && wdt != DType::F16)
     fail("ops", "linear: weight dtype {} is not supported (fp32, bf16, fp16)", dtype_name(wdt));
+  // bf16 weights past the few-rows kernel (prefill): bf16 x bf16 products, x rounded to bf16
+  if (wdt == DType::BF16 && M > gemm_rows_max_m(wdt) && bf16_gemm(out, inp, static_cast<const uint16_t*>(W), M, N, K, accumulate))
+    return;
   if (M < 4) {  // a few rows: one gemv each reads the weights M times but needs no scratch
     for (int64_t m = 0; m < M; m++) gemv_forward(out + m * N, inp + m * K, W, wdt, N, K, accumulate);
     return;
