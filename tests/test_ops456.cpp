@@ -1,7 +1,9 @@
 // test_ops456.cpp — the small ops the RWKV-4/5/6 layers added: silu (forward against fp64,
 // backward against finite differences), the elementwise products (ops/elementwise.h) and
-// RWKV-6's data-dependent token-shift mix (ops/ddlerp.h), each against an fp64 loop.
+// RWKV-6's data-dependent token-shift mix (ops/ddlerp.h), each against an fp64 loop; the
+// exp-based activations bit for bit as their scalar formulas with std::exp.
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -70,6 +72,42 @@ TEST(Ops456, DataDependentMix) {
   EXPECT_LE(test::tol_excess(out, ref, test::tol::fp32_gemv), 0.0);
   ddlerp_forward(m.data(), x.data(), xx.data(), mu.data(), m.data(), M, C);  // out aliasing m
   EXPECT_EQ(m, out);
+}
+
+
+
+// The exp-based activations (sigmoid, RWKV-7's decay exp(-e^-0.5 sigmoid(x)), silu) give the
+// scalar formulas' floats bit for bit, std::exp included, whichever lanes compute them
+// (ops/cpu/expf_glibc.h's exp8 where built): a sweep of floats, the overflow / underflow edges
+// of exp, infinities and NaN, in lengths that leave tails of every size and split over threads.
+TEST(Activation, ExactAsStdExp) {
+  std::vector<float> x;
+  for (uint32_t u = 0; u < 0xFF800000u; u += 0x00C00F1u) {  // both signs, tiny to huge
+    float f;
+    std::memcpy(&f, &u, 4);
+    x.push_back(f);
+    x.push_back(-f);
+  }
+  for (float t : {88.72283f, 103.97208f, 87.33654f, 16.f, 1e-30f})
+    for (float s : {1.f, -1.f}) {
+      float f = s * t;
+      for (int k = 0; k < 4; k++, f = std::nextafter(f, 0.f)) x.push_back(f);
+    }
+  x.insert(x.end(), {INFINITY, -INFINITY, NAN, 0.f, -0.f});
+  for (int64_t n : {int64_t(x.size()), int64_t(7), int64_t(13)}) {
+    for (Act act : {Act::Sigmoid, Act::Decay, Act::Silu}) {
+      std::vector<float> out(static_cast<size_t>(n));
+      act_forward(out.data(), x.data(), n, act);
+      size_t bad = 0;
+      for (int64_t i = 0; i < n; i++) {
+        const float v = x[size_t(i)], s = 1.f / (1.f + std::exp(-v));
+        const float want = act == Act::Sigmoid ? s : act == Act::Decay ? std::exp(-0.60653065971263342f * s) : v * s;
+        if (std::memcmp(&want, &out[size_t(i)], 4) != 0 && !(std::isnan(want) && std::isnan(out[size_t(i)])) && bad++ < 5)
+          ADD_FAILURE() << "act " << int(act) << " x=" << v << ": " << out[size_t(i)] << ", want " << want;
+      }
+      EXPECT_EQ(bad, 0u) << "act " << int(act) << " n=" << n;
+    }
+  }
 }
 
 }  // namespace
