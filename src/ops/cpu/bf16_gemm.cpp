@@ -35,7 +35,8 @@ bool bf16_gemm_available() {
 namespace {
 
 // x (n) -> bf16, round to nearest even (core/dtype.h f32_to_bf16; AVX512-BF16 vcvtneps2bf16 gives
-// the same bits for every finite value and a quiet NaN for a NaN).
+// the same bits for every normal value and infinity, a quiet NaN for a NaN, and zero (of the same
+// sign) for an fp32 subnormal, which it flushes).
 void to_bf16(uint16_t* out, const float* x, int64_t n) {
   parallel_ranges(n, n >= (1 << 16), [&](int64_t i0, int64_t i1) {
     int64_t i = i0;
