@@ -115,6 +115,51 @@ TEST(Rwkv7StateGrads, ZeroStateAndSplitRunsAgreeWithOneRun) {
   EXPECT_LE(test::tol_excess(end2, end, test::tol::fp32_modes), 0.0);
 }
 
+// State tuning's frozen model (Rwkv7TrainState::frozen_matrices): the six projections' and the
+// head's gradients are not computed (left zero); the loss, d(start state) and every other
+// gradient are the same bits as with them.
+TEST(Rwkv7StateGrads, FrozenMatricesSkipOnlyTheirGradients) {
+  const ModelConfig c = small_config();
+  Rwkv7Params p = random_params(c, 61);
+  const int B = 2, T = 19;
+  auto tok = random_tokens(B, T, c.vocab_size, 62);
+  const int64_t S = rwkv7_state_floats(c);
+  std::mt19937 gen(63);
+  std::vector<float> s0 = test::rnd(size_t(B) * S, gen, -0.5f, 0.5f);
+  std::vector<float> d_all(size_t(B) * S), d_frozen(size_t(B) * S);
+  Rwkv7Params g_all, g_frozen;
+  Rwkv7TrainScratch s;
+  Rwkv7TrainState st;
+  st.in = s0.data();
+  st.d_in = d_all.data();
+  const float l_all = rwkv7_forward_backward(p, tok.data(), B, T, g_all, s, false, 1e-4f, &st);
+  st.d_in = d_frozen.data();
+  st.frozen_matrices = true;
+  const float l_frozen = rwkv7_forward_backward(p, tok.data(), B, T, g_frozen, s, false, 1e-4f, &st);
+  EXPECT_EQ(l_all, l_frozen);
+  EXPECT_EQ(d_all, d_frozen);
+  // the skipped ranges are zero in the frozen run; clearing them in the full run leaves equal data
+  const int64_t C = c.n_embd, F = c.dim_ffn, V = c.vocab_size;
+  auto clear = [&](Rwkv7Params& g, const Rwkv7Params& frozen) {
+    auto zero = [&](float* at, int64_t n) {
+      const size_t off = size_t(at - g.data.data());
+      for (int64_t i = 0; i < n; i++) EXPECT_EQ(frozen.data[off + size_t(i)], 0.f);
+      std::fill(at, at + n, 0.f);
+    };
+    zero(g.head, V * C);
+    for (auto& L : g.layers) {
+      for (float* m : {L.receptance, L.key, L.value, L.output}) zero(m, C * C);
+      zero(L.ffn_key, F * C);
+      zero(L.ffn_value, C * F);
+    }
+  };
+  double n_all = 0;
+  for (float x : g_all.data) n_all += double(x) * x;
+  EXPECT_GT(n_all, 0.0);
+  clear(g_all, g_frozen);
+  EXPECT_EQ(g_all.data, g_frozen.data);
+}
+
 // loss = mean CE + <end state, proj>: d(start state) and the parameters' gradients (through the
 // d(end state) path too) against central differences. T 19 crosses a WKV checkpoint chunk (16);
 // T 2 gives the token-shift parts (first token only) a gradient well above the FD noise.

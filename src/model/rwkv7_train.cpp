@@ -268,7 +268,8 @@ float rwkv7_forward_backward(const Rwkv7Params& p, const int32_t* tokens, int B,
   l2wrap_ce_backward(A.logits, A.logits, A.targets.data(), M, V, float(1.0 / denom),
                      float(double(l2wrap) / denom));
   std::memset(A.dtmp, 0, sizeof(float) * MC);
-  matmul_linear_backward(A.dtmp, g.head, A.logits, A.lnout, p.head, M, C, V);
+  const bool frozen = st && st->frozen_matrices;
+  matmul_linear_backward(A.dtmp, frozen ? nullptr : g.head, A.logits, A.lnout, p.head, M, C, V);
   std::memset(A.dres, 0, sizeof(float) * MC);
   layernorm_backward(A.dres, g.ln_out_w, g.ln_out_b, A.dtmp, A.xs[L], p.ln_out_w, A.lnout_mean,
                      A.lnout_rstd, M, C);
@@ -286,8 +287,9 @@ float rwkv7_forward_backward(const Rwkv7Params& p, const int32_t* tokens, int B,
     if (pdout)
       sg.d_att_x1 = pdout + pd.att(l), sg.d_wkv1 = pdout + pd.wkv(l), sg.d_ffn_x1 = pdout + pd.ffn(l);
     if (pdin) sg.d_att_x0 = pdin + pd.att(l), sg.d_wkv0 = pdin + pd.wkv(l), sg.d_ffn_x0 = pdin + pd.ffn(l);
-    rwkv7_layer_backward(p.layers[l], g.layers[l], a, A.gacts, d, l, A.xs[l], A.dres, A.v_first,
-                         A.dv_first, &sg);
+    Rwkv7LayerParams gl = g.layers[l];  // gradient pointers; null: not computed
+    if (frozen) gl.receptance = gl.key = gl.value = gl.output = gl.ffn_key = gl.ffn_value = nullptr;
+    rwkv7_layer_backward(p.layers[l], gl, a, A.gacts, d, l, A.xs[l], A.dres, A.v_first, A.dv_first, &sg);
     if (grads_ready && l > 0) grads_ready(l);
   }
   if (pdin) convert_state(st->d_in, pdin, pd, L, false);

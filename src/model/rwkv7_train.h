@@ -48,6 +48,10 @@ struct Rwkv7TrainState {
   // to every segment.
   double denom = 0;
   bool accumulate = false;       // backward: grads += this pass's gradients (no zeroing)
+  // backward: skip the gradients of the big matrices (each layer's six projections and the
+  // head; they stay zero), which cost as much as the rest of the backward's GEMMs. Every other
+  // gradient and d(start state) are the same bits. State tuning: the model is frozen.
+  bool frozen_matrices = false;
   // (B) rows that count per sequence: row t of sequence b is padding when t >= lengths[b] (its
   // input is taken as token 0, its target ignored: no loss, no gradient, no L2Wrap). Padding
   // follows the real rows, so it changes nothing before it (but it does run into the end

@@ -53,6 +53,7 @@ BpttResult rwkv7_bptt_forward_backward(const Rwkv7Params& p, const int32_t* toke
   r.tokens = real;
   Rwkv7TrainState st;
   st.denom = double(real);  // every segment's loss and gradient as parts of the whole mean
+  st.frozen_matrices = o.frozen_matrices;
   // Each segment's real rows per document (padding after a document's end).
   std::vector<int32_t> seg_lengths(static_cast<size_t>(B));
   auto set_segment = [&](int k) {

@@ -25,6 +25,7 @@ struct BpttOptions {
   const float* init_state = nullptr;
   // (B, S) receives d(loss)/d(init_state) (overwritten); null: not computed.
   float* d_init_state = nullptr;
+  bool frozen_matrices = false;  // Rwkv7TrainState::frozen_matrices for every segment
 };
 
 // Everything one BPTT step allocates, reused across steps; bytes counted for peak_bytes().

@@ -67,7 +67,8 @@ class Rwkv7StateTunable final : public TrainModel {
     o.grad_cp = grad_cp;
     o.init_state = init_.data();
     o.d_init_state = d_init_.data();
-    // The weights' gradients are computed too and dropped (the model is frozen).
+    // The model is frozen: the big matrices' gradients are skipped, the small ones' dropped.
+    o.frozen_matrices = true;
     const double loss = rwkv7_bptt_forward_backward(p_, tokens, B, T, g_model_, bptt_, o, lengths).loss;
     std::fill(grads_.begin(), grads_.end(), 0.f);
     for (int b = 0; b < B; b++)  // every document starts from the same state: sum over b
