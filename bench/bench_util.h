@@ -141,15 +141,21 @@ inline void print_machine(int threads) {
 }
 
 // sgemm FLOP/s at the prefill shape: (T, C) @ (C, 4C), split over the threads as the model does.
-inline double measure_sgemm(int T, int C) {
-  std::vector<float> a(size_t(T) * C, 0.01f), b(size_t(C) * 4 * C, 0.01f), c(size_t(T) * 4 * C);
+// FLOP/s of f, a (T x C) @ (C x 4C) product, best of 5 single runs.
+template <class F>
+inline double best_product_flops(int T, int C, F&& f) {
   double best = 0;
   for (int rep = 0; rep < 5; rep++) {
     auto t0 = Clock::now();
-    sgemm(false, true, T, 4 * C, C, 1.f, a.data(), C, b.data(), C, 0.f, c.data(), 4 * C);
+    f();
     best = std::max(best, 2.0 * T * C * 4.0 * C / secs(t0));
   }
   return best;
+}
+
+inline double measure_sgemm(int T, int C) {
+  std::vector<float> a(size_t(T) * C, 0.01f), b(size_t(C) * 4 * C, 0.01f), c(size_t(T) * 4 * C);
+  return best_product_flops(T, C, [&] { sgemm(false, true, T, 4 * C, C, 1.f, a.data(), C, b.data(), C, 0.f, c.data(), 4 * C); });
 }
 
 // The product path's GEMM rate for prefill with bf16 weights at (T x C) @ (C x 4C): bf16 x bf16
@@ -157,13 +163,7 @@ inline double measure_sgemm(int T, int C) {
 inline double measure_bf16_linear(int T, int C) {
   std::vector<float> a(size_t(T) * C, 0.01f), c(size_t(T) * 4 * C);
   std::vector<uint16_t> b(size_t(C) * 4 * C, f32_to_bf16(0.01f));
-  double best = 0;
-  for (int rep = 0; rep < 5; rep++) {
-    auto t0 = Clock::now();
-    linear_forward_any(c.data(), a.data(), b.data(), DType::BF16, T, C, 4 * C);
-    best = std::max(best, 2.0 * T * C * 4.0 * C / secs(t0));
-  }
-  return best;
+  return best_product_flops(T, C, [&] { linear_forward_any(c.data(), a.data(), b.data(), DType::BF16, T, C, 4 * C); });
 }
 
 inline ModelConfig make_cfg(int L, int C, int V) {

@@ -20,6 +20,9 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+
+#include "core/dtype.h"
 
 namespace rwkv {
 
@@ -38,12 +41,21 @@ inline int64_t q4_row_bytes(int64_t K) { return K / kQ4Block * 20; }
 // block b0, its size n (16, 8 or 1) and its byte offset in the row.
 struct Q4Group {
   int64_t b0, n, off;
+  // byte offsets in the row of block b0 + l's fp16 scale d and offset m
+  int64_t d_at(int64_t l) const { return off + 16 * n + 2 * l; }
+  int64_t m_at(int64_t l) const { return off + 18 * n + 2 * l; }
 };
 inline Q4Group q4_group_of(int64_t b, int64_t nb) {
   const int64_t f16 = nb / 16 * 16;
   if (b < f16) return {b / 16 * 16, 16, b / 16 * 16 * 20};
   if (nb - f16 >= 8 && b < f16 + 8) return {f16, 8, f16 * 20};
   return {b, 1, b * 20};
+}
+// The fp16 value at p (a packed row's scale or offset; any alignment) in fp32.
+inline float q4_half_at(const uint8_t* p) {
+  uint16_t h;
+  std::memcpy(&h, p, 2);
+  return f16_to_f32(h);
 }
 // Offset in the group's nibbles of byte c (0..15) of its block l.
 inline int64_t q4_nibble_pos(int64_t n, int64_t l, int c) { return 4 * n * (c / 4) + 4 * l + c % 4; }

@@ -5,12 +5,9 @@
 #include <vector>
 
 #include "core/cpu_features.h"
-#include "core/dtype.h"
-#include "core/parallel_for.h"
+#include "ops/cast.h"
 
 #if defined(RWKV_HAVE_DNNL)
-#include <immintrin.h>
-
 #include <oneapi/dnnl/dnnl.hpp>
 #endif
 
@@ -34,20 +31,6 @@ bool bf16_gemm_available() {
 #if defined(RWKV_HAVE_DNNL)
 namespace {
 
-// x (n) -> bf16, round to nearest even (core/dtype.h f32_to_bf16; AVX512-BF16 vcvtneps2bf16 gives
-// the same bits for every normal value and infinity, a quiet NaN for a NaN, and zero (of the same
-// sign) for an fp32 subnormal, which it flushes).
-void to_bf16(uint16_t* out, const float* x, int64_t n) {
-  parallel_ranges(n, n >= (1 << 16), [&](int64_t i0, int64_t i1) {
-    int64_t i = i0;
-#if defined(__AVX512BF16__)
-    for (; i + 16 <= i1; i += 16)
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), (__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(x + i)));
-#endif
-    for (; i < i1; i++) out[i] = f32_to_bf16(x[i]);
-  });
-}
-
 using dt = dnnl::memory::data_type;
 using tag = dnnl::memory::format_tag;
 
@@ -65,7 +48,7 @@ bool bf16_gemm(float* out, const float* inp, const uint16_t* W, int64_t M, int64
   try {
     thread_local std::vector<uint16_t> xb;  // (M, K) bf16(inp)
     xb.resize(size_t(M * K));
-    to_bf16(xb.data(), inp, M * K);
+    cast_f32_bf16_cpu(inp, xb.data(), M * K);  // round to nearest even
     dnnl::engine& eng = cpu_engine();
     thread_local dnnl::stream strm(eng);
     const dnnl::memory::desc x_md({M, K}, dt::bf16, tag::ab), w_md({K, N}, dt::bf16, tag::ba),

@@ -17,6 +17,7 @@
 #include "core/dtype.h"
 #include "ops/cpu/quant_matmul.h"
 #include "ops/cpu/sgemm.h"
+#include "ops/cpu/simd_reduce.h"
 #include "ops/q4.h"
 #include "ops/row_invariant.h"
 
@@ -47,11 +48,6 @@ inline int32_t block_dot(const uint8_t* row, const int8_t* xq, int64_t b, int64_
   }
   return s;
 }
-inline float half_at(const uint8_t* p) {
-  uint16_t h;
-  std::memcpy(&h, p, 2);
-  return f16_to_f32(h);
-}
 
 // s[r] = row (o + r) . x for R (1..4) rows. The same steps for a row whichever R it is computed
 // with (one accumulator per row, groups in order), so a row never depends on its neighbours.
@@ -75,7 +71,8 @@ inline void dot_rows(float* s, const Q4Vec& v, const Q4Weight& w, int64_t o) {
   // accumulator and shifted back once: exact, the integer sums stay far below 2^31.
   const __m512i lo16 = _mm512_set1_epi8(0x0F), hi16 = _mm512_set1_epi8(char(0xF0));
   for (int64_t g = 0; g < G16; g++) {
-    const int64_t off = 320 * g;  // 16 blocks: 256 bytes of nibbles, 32 of d, 32 of m
+    const Q4Group grp = q4_group_of(16 * g, nb);  // 16 blocks: 256 bytes of nibbles, 32 of d, 32 of m
+    const int64_t off = grp.off;
     const int8_t* xg = v.xq + 512 * g;
     __m512i al[R], ah[R];
     for (int r = 0; r < R; r++) al[r] = ah[r] = _mm512_setzero_si512();
@@ -92,15 +89,16 @@ inline void dot_rows(float* s, const Q4Vec& v, const Q4Weight& w, int64_t o) {
     const __m512 dx = _mm512_loadu_ps(v.dx + 16 * g), sx = _mm512_loadu_ps(v.sx + 16 * g);
 #pragma GCC unroll 4
     for (int r = 0; r < R; r++) {
-      const uint8_t* sc = row[r] + off + 256;
       const __m512i i = _mm512_add_epi32(al[r], _mm512_srai_epi32(ah[r], 4));
-      const __m512 dd = _mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sc))), dx);
-      acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i), dd, acc[r]);
-      acc[r] = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sc + 32))), sx, acc[r]);
+      const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row[r] + grp.d_at(0))));
+      const __m512 m = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row[r] + grp.m_at(0))));
+      acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i), _mm512_mul_ps(d, dx), acc[r]);
+      acc[r] = _mm512_fmadd_ps(m, sx, acc[r]);
     }
   }
   if (simd_end > G16 * 16) {  // a group of 8: the same on 256-bit vectors
-    const int64_t off = 320 * G16;
+    const Q4Group grp = q4_group_of(16 * G16, nb);
+    const int64_t off = grp.off;
     const int8_t* xg = v.xq + 512 * G16;
     const __m256i lo8 = _mm256_set1_epi8(0x0F), hi8 = _mm256_set1_epi8(char(0xF0));
     __m256i al[R], ah[R];
@@ -119,15 +117,18 @@ inline void dot_rows(float* s, const Q4Vec& v, const Q4Weight& w, int64_t o) {
     const __m256 dx = _mm256_loadu_ps(v.dx + 16 * G16), sx = _mm256_loadu_ps(v.sx + 16 * G16);
 #pragma GCC unroll 4
     for (int r = 0; r < R; r++) {
-      const uint8_t* sc = row[r] + off + 128;
       const __m256i i = _mm256_add_epi32(al[r], _mm256_srai_epi32(ah[r], 4));
-      const __m256 dd = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sc))), dx);
-      __m256 a = _mm256_mul_ps(_mm256_cvtepi32_ps(i), dd);
-      a = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sc + 16))), sx, a);
+      const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row[r] + grp.d_at(0))));
+      const __m256 m = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row[r] + grp.m_at(0))));
+      __m256 a = _mm256_mul_ps(_mm256_cvtepi32_ps(i), _mm256_mul_ps(d, dx));
+      a = _mm256_fmadd_ps(m, sx, a);
       acc[r] = _mm512_add_ps(acc[r], _mm512_zextps256_ps512(a));
     }
   }
-  for (int r = 0; r < R; r++) acc_s[r] = _mm512_reduce_add_ps(acc[r]);
+  // each row's lanes summed in one fixed order whatever R is (absent rows: zeros)
+  __m512 tot[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+  for (int r = 0; r < R; r++) tot[r] = acc[r];
+  _mm_storeu_ps(acc_s, simd::hsum4(tot[0], tot[1], tot[2], tot[3]));
   b0 = simd_end;
 #elif defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
   // Eight lanes (blocks) at a time: a group of 16 is two halves h of 8 (nibbles at 32h of each
@@ -154,10 +155,10 @@ inline void dot_rows(float* s, const Q4Vec& v, const Q4Weight& w, int64_t o) {
     }
     const __m256 dx = _mm256_loadu_ps(v.dx + b), sx = _mm256_loadu_ps(v.sx + b);
     for (int r = 0; r < R; r++) {
-      const uint8_t* sc = row[r] + g.off + 16 * n + 16 * h;
-      const __m256 dd = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sc))), dx);
-      acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i32[r]), dd, acc[r]);
-      acc[r] = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sc + 2 * n))), sx, acc[r]);
+      const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row[r] + g.d_at(8 * h))));
+      const __m256 m = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row[r] + g.m_at(8 * h))));
+      acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i32[r]), _mm256_mul_ps(d, dx), acc[r]);
+      acc[r] = _mm256_fmadd_ps(m, sx, acc[r]);
     }
   }
   for (int r = 0; r < R; r++) {
@@ -172,8 +173,8 @@ inline void dot_rows(float* s, const Q4Vec& v, const Q4Weight& w, int64_t o) {
     for (int64_t b = b0; b < nb; b++) {
       const Q4Group g = q4_group_of(b, nb);
       const int64_t l = b - g.b0;
-      acc_s[r] += half_at(row[r] + g.off + 16 * g.n + 2 * l) * v.dx[b] * float(block_dot(row[r], v.xq, b, nb)) +
-                  half_at(row[r] + g.off + 18 * g.n + 2 * l) * v.sx[b];
+      acc_s[r] += q4_half_at(row[r] + g.d_at(l)) * v.dx[b] * float(block_dot(row[r], v.xq, b, nb)) +
+                  q4_half_at(row[r] + g.m_at(l)) * v.sx[b];
     }
   for (int r = 0; r < R; r++) s[r] = acc_s[r];
 }

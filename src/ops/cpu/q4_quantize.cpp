@@ -46,8 +46,8 @@ void q4_pack(uint8_t* out, const uint8_t* q, const uint16_t* d, const uint16_t* 
       const Q4Group g = q4_group_of(b, nb);
       const int64_t l = b - g.b0;
       for (int c = 0; c < 16; c++) row[g.off + q4_nibble_pos(g.n, l, c)] = q[o * (K / 2) + b * 16 + c];
-      std::memcpy(row + g.off + 16 * g.n + 2 * l, d + o * nb + b, 2);
-      std::memcpy(row + g.off + 18 * g.n + 2 * l, m + o * nb + b, 2);
+      std::memcpy(row + g.d_at(l), d + o * nb + b, 2);
+      std::memcpy(row + g.m_at(l), m + o * nb + b, 2);
     }
   }
 }
@@ -61,10 +61,7 @@ void q4_dequant_rows(float* out, const Q4Weight& w, int64_t r0, int64_t r1) {
       const Q4Group g = q4_group_of(b0, nb);
       const uint8_t* nib = row + g.off;
       for (int64_t l = 0; l < g.n; l++) {
-        uint16_t dh, mh;
-        std::memcpy(&dh, nib + 16 * g.n + 2 * l, 2);
-        std::memcpy(&mh, nib + 18 * g.n + 2 * l, 2);
-        const float df = f16_to_f32(dh), mf = f16_to_f32(mh);
+        const float df = q4_half_at(row + g.d_at(l)), mf = q4_half_at(row + g.m_at(l));
         float* yb = y + (g.b0 + l) * kQ4Block;
         for (int c = 0; c < 16; c++) {
           const uint8_t v = nib[q4_nibble_pos(g.n, l, c)];
