@@ -123,8 +123,9 @@ int main(int argc, char** argv) {
     // prefill
     feed(toks.data(), std::min(n_prefill, 16));  // warm-up
     pool.zero(0);
-    // the GEMM that serves this dtype's prefill: bf16 weights their own, int8 / q4 / fp32 sgemm
-    const bool bf16_w = k == "bf16";
+    // the GEMM that serves this dtype's prefill: bf16 weights and the bf16 stages' int8 / q4 the
+    // bf16 one (ops/cpu/bf16_gemm.h), fp32 and the fp32 stages' int8 / q4 sgemm
+    const bool bf16_w = k == "bf16" || k == "bf16i8" || k == "bf16q4";
     if (bf16_w) bf16_peak = std::max(bf16_peak, measure_bf16_linear(Tg, C));
     else flops_peak = std::max(flops_peak, measure_sgemm(Tg, C));
     double pf = 0;  // best of 4: the first pays for touching new scratch memory

@@ -12,6 +12,7 @@ enum class DType : uint8_t { F32, BF16, F16, I64, I32, U8, I8, BOOL, F64 };
 
 size_t dtype_size(DType t);
 const char* dtype_name(DType t);                    // "fp32", "bf16", ...
+inline bool is_float(DType t) { return t == DType::F32 || t == DType::BF16 || t == DType::F16 || t == DType::F64; }
 bool dtype_from_name(std::string_view s, DType* out);  // accepts fp32/float32/f32, bf16, fp16/half...
 
 inline float bf16_to_f32(uint16_t h) {

@@ -16,8 +16,6 @@
 
 namespace rwkv {
 
-static bool is_float(DType t) { return t == DType::F32 || t == DType::BF16 || t == DType::F16 || t == DType::F64; }
-
 StateDict convert_float_tensors(StateDict sd, DType dt) {
   const StateDict plain = without_mm8_companions(sd);  // int8 scales stay fp32 (model/weights.h)
   for (auto& [name, t] : sd.items)

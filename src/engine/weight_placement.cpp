@@ -11,8 +11,6 @@
 namespace rwkv {
 
 namespace {
-bool is_float(DType t) { return t == DType::F32 || t == DType::BF16 || t == DType::F16 || t == DType::F64; }
-
 // x rounded to dt and back (the package casts mx, rx, my, ry to its activation type).
 void round_to(std::vector<float>& v, DType dt) {
   if (dt == DType::BF16)

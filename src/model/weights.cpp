@@ -29,6 +29,28 @@ std::string q4_base_of(const StateDict& sd, const std::string& cname) {
   }
   return "";
 }
+bool has_suffix(const std::string& name, const char* suf) {
+  const std::string s(suf);
+  return name.size() > s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0;
+}
+
+// Whether the strategy stage of the quantized matrix `name` computes in bf16 (bf16i8 / bf16q4):
+// the other float tensors of its layer ("blocks.N."; the head's: "ln_out.") are bf16, as
+// place_weights (engine/weight_placement.h) and `rwkv convert` keep them in the stage's float
+// type. The int8 companions (fp32 whatever the stage) and q4 ones (fp16) do not count.
+bool bf16_stage(const StateDict& sd, const std::string& name) {
+  std::string prefix = "ln_out.";
+  if (name.rfind("blocks.", 0) == 0) prefix = name.substr(0, name.find('.', 7) + 1);
+  for (const auto& [n, t] : sd.items) {
+    if (n.rfind(prefix, 0) != 0 || !is_float(t.dtype)) continue;
+    bool companion = false;
+    for (const char* suf : kMm8Suffixes) companion = companion || has_suffix(n, suf);
+    for (const char* suf : kQ4Suffixes) companion = companion || has_suffix(n, suf);
+    if (!companion) return t.dtype == DType::BF16;
+  }
+  return false;
+}
+
 // A uint8 tensor of the logical shape (rows, cols) sharing q4 data (the stored nibbles (rows,
 // cols/2) or the packed rows).
 Tensor q4_logical(const Tensor& t, int64_t cols) {
@@ -89,7 +111,7 @@ WeightStore::WeightStore(StateDict sd, std::string source) : source_(std::move(s
       Tensor packed = Tensor::empty(DType::U8, {R, q4_row_bytes(C)});
       q4_pack(packed.ptr<uint8_t>(), t.ptr<uint8_t>(), d.ptr<uint16_t>(), m->ptr<uint16_t>(), R, C);
       const Tensor& kp = keep(std::move(packed));
-      q4_[name] = Q4Weight{kp.ptr<uint8_t>(), R, C};
+      q4_[name] = Q4Weight{kp.ptr<uint8_t>(), R, C, bf16_stage(sd, name)};
       sd_.items.emplace_back(name, q4_logical(kp, C));
       continue;
     }
@@ -107,7 +129,7 @@ WeightStore::WeightStore(StateDict sd, std::string source) : source_(std::move(s
                dtype_name(ct.dtype), shape_str(ct.shape), want);
         c[k] = keep(ct).ptr<float>();  // data pointers stay put when owned_ grows
       }
-      i8_[name] = Mm8Weight{t.ptr<uint8_t>(), c[0], c[1], c[2], c[3], R, C};
+      i8_[name] = Mm8Weight{t.ptr<uint8_t>(), c[0], c[1], c[2], c[3], R, C, bf16_stage(sd, name)};
     }
     sd_.items.emplace_back(name, t);
   }

@@ -18,6 +18,9 @@ struct Mm8Weight {
   const float *mx = nullptr, *rx = nullptr;  // (N) per output
   const float *my = nullptr, *ry = nullptr;  // (K) per input
   int64_t N = 0, K = 0;
+  // Its strategy stage computes in bf16 (bf16i8): prefill (more than 64 rows) rounds x and W' to
+  // bf16 and multiplies them on the bf16 GEMM where the CPU has one (ops/cpu/quant_matmul.h).
+  bool bf16_prefill = false;
 };
 
 // The package's load-time conversion of W (N, K) fp32, bit for bit (fixtures README, "pip/ int8"):
@@ -35,7 +38,8 @@ void mm8_dequant_rows(float* out, const Mm8Weight& w, int64_t r0, int64_t r1);
 // and one FMA per weight; fp32 round-off as any fp32 product)
 // for M up to 64 rows (decode, batched decode) and always in row-invariant mode (ops/row_invariant.h:
 // each row's numbers then depend on nothing else); more rows (prefill) widen panels of W' exactly
-// and multiply them with sgemm.
+// and multiply them with sgemm, or, for a bf16 stage (bf16_prefill) where the CPU has the bf16
+// GEMM, round x and the panels to bf16 and multiply them there (ops/cpu/quant_matmul.h).
 void mm8_forward(float* out, const float* inp, const Mm8Weight& w, int64_t M, bool accumulate = false);
 
 // For gemv_batch (ops/gemv.h): one token's x prepared once per product, then any range of output

@@ -16,7 +16,8 @@
 // each row of x per block of 32 to int8 (scale dx = max|x| / 127) and compute
 //   y[o] = sum_b d[o,b] * dx_b * (q_b . xq_b) + sum_b m[o,b] * (sum of x over block b)
 // with exact integer block dots (AVX-512 VNNI / AVX2 / scalar); more rows (prefill) widen panels
-// of W' exactly and multiply them with sgemm (x not quantized).
+// of W' exactly and multiply them with sgemm (x not quantized), or for a bf16 stage as
+// Mm8Weight::bf16_prefill says (x and W' rounded to bf16, the bf16 GEMM).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -32,6 +33,8 @@ inline constexpr int64_t kQ4Block = 32;  // inputs per scale/offset
 struct Q4Weight {
   const uint8_t* p = nullptr;  // (N, q4_row_bytes(K)) packed rows
   int64_t N = 0, K = 0;
+  // Its strategy stage computes in bf16 (bf16q4): as Mm8Weight::bf16_prefill.
+  bool bf16_prefill = false;
 };
 
 // Bytes of one packed row: 16 of nibbles, 2 of scale and 2 of offset per block.

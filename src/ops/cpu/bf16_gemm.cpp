@@ -44,15 +44,21 @@ dnnl::engine& cpu_engine() {
 
 bool bf16_gemm(float* out, const float* inp, const uint16_t* W, int64_t M, int64_t N, int64_t K, bool accumulate) {
   if (!bf16_gemm_available() || M <= 0 || N <= 0 || K <= 0) return false;
+  thread_local std::vector<uint16_t> xb;  // (M, K) bf16(inp)
+  xb.resize(size_t(M * K));
+  cast_f32_bf16_cpu(inp, xb.data(), M * K);  // round to nearest even
+  return bf16_gemm_bf16x(out, N, xb.data(), W, M, N, K, accumulate);
+}
+
+bool bf16_gemm_bf16x(float* out, int64_t ldo, const uint16_t* xb, const uint16_t* W, int64_t M, int64_t N, int64_t K,
+                     bool accumulate) {
+  if (!bf16_gemm_available() || M <= 0 || N <= 0 || K <= 0 || ldo < N) return false;
 #if defined(RWKV_HAVE_DNNL)
   try {
-    thread_local std::vector<uint16_t> xb;  // (M, K) bf16(inp)
-    xb.resize(size_t(M * K));
-    cast_f32_bf16_cpu(inp, xb.data(), M * K);  // round to nearest even
     dnnl::engine& eng = cpu_engine();
     thread_local dnnl::stream strm(eng);
     const dnnl::memory::desc x_md({M, K}, dt::bf16, tag::ab), w_md({K, N}, dt::bf16, tag::ba),
-        y_md({M, N}, dt::f32, tag::ab);
+        y_md({M, N}, dt::f32, dnnl::memory::dims{ldo, 1});
     dnnl::primitive_attr attr;
     if (accumulate) {
       dnnl::post_ops po;
@@ -66,7 +72,7 @@ bool bf16_gemm(float* out, const float* inp, const uint16_t* W, int64_t M, int64
     const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(x_md, w_md, y_md), attr, eng);
 #endif
     dnnl::matmul prim(pd);
-    dnnl::memory x(x_md, eng, xb.data()), w(w_md, eng, const_cast<uint16_t*>(W)), y(y_md, eng, out);
+    dnnl::memory x(x_md, eng, const_cast<uint16_t*>(xb)), w(w_md, eng, const_cast<uint16_t*>(W)), y(y_md, eng, out);
     prim.execute(strm, {{DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, y}});
     strm.wait();
     return true;
@@ -74,7 +80,7 @@ bool bf16_gemm(float* out, const float* inp, const uint16_t* W, int64_t M, int64
     return false;  // a shape or machine oneDNN does not serve: the caller's path
   }
 #else
-  (void)out, (void)inp, (void)W, (void)accumulate;
+  (void)out, (void)xb, (void)W, (void)accumulate;
   return false;
 #endif
 }

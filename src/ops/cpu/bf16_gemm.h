@@ -26,4 +26,10 @@ void set_bf16_gemm_enabled(bool on);
 // false or oneDNN refused the shape.
 bool bf16_gemm(float* out, const float* inp, const uint16_t* W, int64_t M, int64_t N, int64_t K, bool accumulate);
 
+// The same with the activations already bf16: out (M, N), row stride ldo (>= N; a panel of
+// columns of a wider output) (+)= xb (M, K) @ W^T. Quantized weights of a bf16 stage widen a
+// panel of W' to bf16 and multiply it here (ops/cpu/quant_matmul.h).
+bool bf16_gemm_bf16x(float* out, int64_t ldo, const uint16_t* xb, const uint16_t* W, int64_t M, int64_t N, int64_t K,
+                     bool accumulate);
+
 }  // namespace rwkv

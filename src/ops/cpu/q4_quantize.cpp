@@ -1,5 +1,7 @@
 // q4_quantize.cpp — the q4 format's load-time conversion, its packing for the products and its
 // exact widening (see ops/q4.h).
+#include <immintrin.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -63,11 +65,24 @@ void q4_dequant_rows(float* out, const Q4Weight& w, int64_t r0, int64_t r1) {
       for (int64_t l = 0; l < g.n; l++) {
         const float df = q4_half_at(row + g.d_at(l)), mf = q4_half_at(row + g.m_at(l));
         float* yb = y + (g.b0 + l) * kQ4Block;
+#if defined(__AVX512F__)
+        // the block's 16 bytes (4 at a time, 4n apart) in order; d * q exact in fp32, so the FMA
+        // rounds as the scalar lines below
+        int32_t c4[4];
+        for (int i = 0; i < 4; i++) std::memcpy(&c4[i], nib + q4_nibble_pos(g.n, l, 4 * i), 4);
+        const __m128i v = _mm_setr_epi32(c4[0], c4[1], c4[2], c4[3]), lo4 = _mm_set1_epi8(0x0F);
+        const __m512 d = _mm512_set1_ps(df), m = _mm512_set1_ps(mf);
+        const __m512i lo = _mm512_cvtepu8_epi32(_mm_and_si128(v, lo4));
+        const __m512i hi = _mm512_cvtepu8_epi32(_mm_and_si128(_mm_srli_epi16(v, 4), lo4));
+        _mm512_storeu_ps(yb, _mm512_fmadd_ps(_mm512_cvtepi32_ps(lo), d, m));
+        _mm512_storeu_ps(yb + 16, _mm512_fmadd_ps(_mm512_cvtepi32_ps(hi), d, m));
+#else
         for (int c = 0; c < 16; c++) {
           const uint8_t v = nib[q4_nibble_pos(g.n, l, c)];
           yb[c] = df * float(v & 15) + mf;
           yb[16 + c] = df * float(v >> 4) + mf;
         }
+#endif
       }
       b0 += g.n;
     }
