@@ -120,3 +120,56 @@ TEST(Gemv, BatchOfMixedJobsMatchesReference) {
     EXPECT_LE(test::tol_excess(ys[i], refs[i], t), 0.0) << "job " << i;
   }
 }
+
+// Jobs whose W is (K, N) in column tiles of 64 (GemvJob::tiles64, the RWKV-7 LoRA second factors
+// in decode), next to a row job in one gemv_batch: each as the fp64 reference of x @ W; full
+// tiles and a partial last one, every float dtype, with and without accumulate.
+TEST(Gemv, Tiles64JobsMatchReference) {
+  std::mt19937 g(12);
+  std::normal_distribution<float> nd(0.f, 1.f);
+  struct Case { DType dt; int64_t N, K; bool acc; };
+  const std::vector<Case> cases = {{DType::BF16, 768, 64, true}, {DType::F32, 100, 32, false},
+                                   {DType::F16, 130, 7, true},   {DType::BF16, 64, 128, false},
+                                   {DType::F32, 3, 5, true}};
+  std::vector<std::vector<uint8_t>> tiled;
+  std::vector<std::vector<float>> xs, ys, refs;
+  std::vector<GemvJob> jobs;
+  for (const Case& c : cases) {
+    Tensor w32 = Tensor::empty(DType::F32, {c.K, c.N});
+    for (int64_t i = 0; i < c.N * c.K; i++) w32.ptr<float>()[i] = nd(g);
+    const Tensor w = w32.to(c.dt);
+    const std::vector<float> wf = w.to_f32_vec();  // (K, N) as stored, widened
+    tiled.emplace_back(size_t(c.N * c.K) * dtype_size(c.dt));
+    gemv_tiles64_layout(tiled.back().data(), w.data, c.K, c.N, dtype_size(c.dt));
+    std::vector<float> x(c.K), y(c.N), ref(c.N);
+    for (auto& v : x) v = nd(g);
+    for (auto& v : y) v = nd(g);
+    for (int64_t n = 0; n < c.N; n++) {
+      double s = c.acc ? y[n] : 0.0;
+      for (int64_t k = 0; k < c.K; k++) s += double(wf[k * c.N + n]) * x[k];
+      ref[n] = float(s);
+    }
+    xs.push_back(std::move(x)), ys.push_back(std::move(y)), refs.push_back(std::move(ref));
+  }
+  for (size_t i = 0; i < cases.size(); i++) {
+    jobs.push_back({ys[i].data(), xs[i].data(), tiled[i].data(), cases[i].dt, cases[i].N, cases[i].K, cases[i].acc});
+    jobs.back().tiles64 = true;
+  }
+  // and a row job (W (N, K)) in the same region
+  Tensor wr = Tensor::empty(DType::F32, {300, 40});
+  for (int64_t i = 0; i < 300 * 40; i++) wr.ptr<float>()[i] = nd(g);
+  std::vector<float> xr(40), yr(300), refr(300);
+  for (auto& v : xr) v = nd(g);
+  for (int64_t n = 0; n < 300; n++) {
+    double s = 0;
+    for (int64_t k = 0; k < 40; k++) s += double(wr.ptr<float>()[n * 40 + k]) * xr[k];
+    refr[n] = float(s);
+  }
+  jobs.push_back({yr.data(), xr.data(), wr.data, DType::F32, 300, 40});
+  gemv_batch(jobs.data(), int(jobs.size()));
+  for (size_t i = 0; i < cases.size(); i++) {
+    test::Tol t{test::tol::fp32_gemv.abs * std::sqrt(double(cases[i].K)), test::tol::fp32_gemv.rel};
+    EXPECT_LE(test::tol_excess(ys[i], refs[i], t), 0.0) << "tiles64 job " << i;
+  }
+  EXPECT_LE(test::tol_excess(yr, refr, test::Tol{test::tol::fp32_gemv.abs * std::sqrt(40.0), test::tol::fp32_gemv.rel}), 0.0);
+}

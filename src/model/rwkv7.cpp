@@ -10,6 +10,7 @@
 #include "model/model.h"
 #include "model/rwkv7_block.h"
 #include "model/rwkv7_params.h"
+#include "ops/gemv.h"
 
 namespace rwkv {
 
@@ -105,39 +106,51 @@ void Rwkv7Model::bind(const std::string& source) {
                                                                      : &mm.ffn_value;
     *slot = stored[i];
   }
-  // LoRA factors for decode (see Rwkv7LayerMats), all four pairs transposed once to the Linear
-  // layout (rows of the output) in the file's float dtype (exact: the fp32 views hold the file's
-  // values), so that decode reads each one as contiguous rows. Factors held in fp32 (an fp32 or
-  // quantized placement) whose values are all exact bf16 (a model trained and shipped in bf16)
-  // get a bf16 copy: the same numbers in half the bytes, which decode reads once per token
+  // LoRA factors for decode (see Rwkv7LayerMats) in the file's float dtype (exact: the fp32 views
+  // hold the file's values): the first halves transposed once to the Linear layout (rows of the
+  // output, each a contiguous run of C), the second halves (D, C) laid out in column tiles of 64
+  // (ops/gemv.h GemvJob::tiles64: a tile's D rows one contiguous run). Factors held in fp32 (an
+  // fp32 or quantized placement) whose values are all exact bf16 (a model trained and shipped in
+  // bf16) get a bf16 copy: the same numbers in half the bytes, which decode reads once per token
   // (21 MB -> 11 MB at L12-D768).
   const int64_t C = cfg_.n_embd;
   for (int l = 0; l < cfg_.n_layer; l++) {
     const Rwkv7LayerParams& lw = v_.layers[l];
     Rwkv7LayerMats& mm = mats_[l];
     const std::string pre = fmt::format("blocks.{}.att.", l);
-    // w (R, S) -> slot (S, R) = w^T
-    auto transposed = [&](const char* name, const float* w, int64_t R, int64_t S, Rwkv7Mat& slot) {
+    // w (R, S) -> slot: (S, R) = w^T, or w in column tiles of 64
+    auto relaid = [&](const char* name, const float* w, int64_t R, int64_t S, Rwkv7Mat& slot, bool tiles) {
       const Tensor* t = sd.find(pre + name);
       if (!t || !w) return;  // layer 0 has no v1/v2
       Tensor tt = Tensor::empty(DType::F32, {S, R});
       float* o = tt.ptr<float>();
-      for (int64_t r = 0; r < R; r++)
-        for (int64_t c = 0; c < S; c++) o[c * R + r] = w[r * S + c];
+      if (tiles) {
+        tt.shape = {R, S};
+        gemv_tiles64_layout(o, w, R, S, sizeof(float));
+      } else {
+        for (int64_t r = 0; r < R; r++)
+          for (int64_t c = 0; c < S; c++) o[c * R + r] = w[r * S + c];
+      }
       if (t->dtype == DType::BF16 || t->dtype == DType::F16) tt = tt.to(t->dtype);
       else if (all_bf16_exact(o, R * S)) tt = tt.to(DType::BF16);
       const Tensor& kept = w_.keep(std::move(tt));
       slot = {kept.data, kept.dtype};
     };
+    auto transposed = [&](const char* name, const float* w, int64_t R, int64_t S, Rwkv7Mat& slot) {
+      relaid(name, w, R, S, slot, false);
+    };
+    auto tiled = [&](const char* name, const float* w, int64_t R, int64_t S, Rwkv7Mat& slot) {
+      relaid(name, w, R, S, slot, true);
+    };
     transposed("w1", lw.w1, C, cfg_.d_decay, mm.w1t);
     transposed("a1", lw.a1, C, cfg_.d_aaa, mm.a1t);
     transposed("g1", lw.g1, C, cfg_.d_gate, mm.g1t);
-    transposed("w2", lw.w2, cfg_.d_decay, C, mm.w2t);
-    transposed("a2", lw.a2, cfg_.d_aaa, C, mm.a2t);
-    transposed("g2", lw.g2, cfg_.d_gate, C, mm.g2t);
+    tiled("w2", lw.w2, cfg_.d_decay, C, mm.w2_tiles);
+    tiled("a2", lw.a2, cfg_.d_aaa, C, mm.a2_tiles);
+    tiled("g2", lw.g2, cfg_.d_gate, C, mm.g2_tiles);
     if (l > 0) {
       transposed("v1", lw.v1, C, cfg_.d_mv, mm.v1t);
-      transposed("v2", lw.v2, cfg_.d_mv, C, mm.v2t);
+      tiled("v2", lw.v2, cfg_.d_mv, C, mm.v2_tiles);
     }
   }
 }

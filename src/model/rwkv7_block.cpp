@@ -36,33 +36,34 @@ inline void linear(float* out, const float* inp, const float* w32, const Rwkv7Ma
 }
 
 bool all_stored(const Rwkv7LayerMats& mm, int layer) {
-  for (const Rwkv7Mat* m : {&mm.receptance, &mm.key, &mm.value, &mm.w1t, &mm.w2t, &mm.a1t, &mm.a2t, &mm.g1t, &mm.g2t})
+  for (const Rwkv7Mat* m : {&mm.receptance, &mm.key, &mm.value, &mm.w1t, &mm.w2_tiles, &mm.a1t, &mm.a2_tiles, &mm.g1t, &mm.g2_tiles})
     if (!m->p) return false;
-  return layer == 0 || (mm.v1t.p && mm.v2t.p);
+  return layer == 0 || (mm.v1t.p && mm.v2_tiles.p);
 }
 
-// The projections of one token (M = 1) as two batches of independent GEMVs, each one parallel
-// region (ops/gemv.h gemv_batch) instead of one per product: r, k, v_lin and the LoRAs' first
-// halves from the token-shift mixes; then, after tanh / sigmoid, the second halves.
+// The projections of one token (M = 1) in one parallel region (ops/gemv.h gemv_batch): r, k,
+// v_lin from the token-shift mixes in row blocks, and each LoRA whole on one thread (x @ W1,
+// tanh / sigmoid, + bias, @ W2) next to them.
 void decode_projections(const Rwkv7LayerParams& w, const Rwkv7LayerActs& a, const Rwkv7Dims& d, int layer,
                         const Rwkv7LayerMats& mm) {
   const int C = d.C;
   auto job = [](float* y, const float* x, const Rwkv7Mat& m, int64_t N, int64_t K, bool acc = false) {
     return GemvJob{y, x, m.p, m.dt, N, K, acc, m.i8, m.q4};
   };
-  GemvJob first[7] = {job(a.r, a.xr, mm.receptance, C, C), job(a.k, a.xk, mm.key, C, C),
-                      job(a.v_lin, a.xv, mm.value, C, C),  job(a.w_h, a.xw, mm.w1t, d.Dw, C),
-                      job(a.a_h, a.xa, mm.a1t, d.Da, C),   job(a.g_h, a.xg, mm.g1t, d.Dg, C),
-                      job(a.v_h, a.xv, mm.v1t, d.Dv, C)};
-  gemv_batch(first, layer == 0 ? 6 : 7);
-  act_forward(a.w_h, a.w_h, d.Dw, Act::Tanh);
-  act_forward(a.g_h, a.g_h, d.Dg, Act::Sigmoid);
-  std::memcpy(a.wraw, w.w0, sizeof(float) * C);  // the biases, then += the products
-  std::memcpy(a.a, w.a0, sizeof(float) * C);
-  if (layer > 0) std::memcpy(a.v_s, w.v0, sizeof(float) * C);
-  GemvJob second[4] = {job(a.wraw, a.w_h, mm.w2t, C, d.Dw, true), job(a.a, a.a_h, mm.a2t, C, d.Da, true),
-                       job(a.g, a.g_h, mm.g2t, C, d.Dg), job(a.v_s, a.v_h, mm.v2t, C, d.Dv, true)};
-  gemv_batch(second, layer == 0 ? 3 : 4);
+  // x (C) -> h (D) = W1t x -> act -> y (C) = bias + h @ W2 (column tiles)
+  auto lora = [&](float* h, const float* x, const Rwkv7Mat& w1t, int64_t D, std::optional<Act> act, float* y,
+                  const Rwkv7Mat& w2, const float* bias) {
+    GemvLora l{job(h, x, w1t, D, C), job(y, h, w2, C, D, bias != nullptr), act, bias};
+    l.second.tiles64 = true;
+    return l;
+  };
+  const GemvJob rkv[3] = {job(a.r, a.xr, mm.receptance, C, C), job(a.k, a.xk, mm.key, C, C),
+                          job(a.v_lin, a.xv, mm.value, C, C)};
+  const GemvLora loras[4] = {lora(a.w_h, a.xw, mm.w1t, d.Dw, Act::Tanh, a.wraw, mm.w2_tiles, w.w0),
+                             lora(a.a_h, a.xa, mm.a1t, d.Da, std::nullopt, a.a, mm.a2_tiles, w.a0),
+                             lora(a.g_h, a.xg, mm.g1t, d.Dg, Act::Sigmoid, a.g, mm.g2_tiles, nullptr),
+                             lora(a.v_h, a.xv, mm.v1t, d.Dv, std::nullopt, a.v_s, mm.v2_tiles, w.v0)};
+  gemv_batch(rkv, 3, loras, layer == 0 ? 3 : 4);
 }
 
 // xx = token shift of x: d.B x d.T from the training start state prev0 (B,C) or zeros (no

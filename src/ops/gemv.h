@@ -4,8 +4,10 @@
 // AVX2 / scalar) and OpenMP over rows.
 #pragma once
 #include <cstdint>
+#include <optional>
 
 #include "core/dtype.h"
+#include "ops/activation.h"
 #include "ops/mm8.h"
 #include "ops/q4.h"
 
@@ -26,10 +28,28 @@ struct GemvJob {
   bool accumulate = false;
   const Mm8Weight* i8 = nullptr;
   const Q4Weight* q4 = nullptr;
+  // W is x's side first, (K, N), in column tiles of 64 (gemv_tiles64_layout): for a short K (a
+  // LoRA's second factor, K = 32..128) each tile is one contiguous run read once with no
+  // per-output reduction. fp32 / bf16 / fp16.
+  bool tiles64 = false;
+};
+// A LoRA of one token, x -> first -> act -> second: h (D) = first (second.x must be first.y),
+// act applied to h in place when given, then second.y = bias (when given; second.accumulate
+// then adds the product to it) and y (N) (+)= second. Float factors only.
+struct GemvLora {
+  GemvJob first, second;
+  std::optional<Act> act;
+  const float* bias = nullptr;
 };
 // Independent products in one parallel region: their row blocks share one dynamic schedule, so
-// a decode step pays one fork/join for several matrices. No job's y may be another's x.
-void gemv_batch(const GemvJob* jobs, int n);
+// a decode step pays one fork/join for several matrices; each LoRA runs whole on one thread
+// (taken first: its two products depend on each other) next to those blocks, instead of two
+// more regions around an activation. No job's y may be another's x (a LoRA's own h aside).
+void gemv_batch(const GemvJob* jobs, int n, const GemvLora* loras = nullptr, int nl = 0);
+
+// W (K, N) row-major -> out in GemvJob::tiles64's layout: tile t (columns [64t, 64t + w), w =
+// min(64, N - 64t)) at element 64t * K, its K rows of w values each. Elements of `elem` bytes.
+void gemv_tiles64_layout(void* out, const void* W, int64_t K, int64_t N, size_t elem);
 
 // y (N) = x (K) @ W (K, N), fp32 W row-major (the LoRA factor layout); accumulate: y +=.
 // Column tiles of 64 (OpenMP over tiles when W is large); each tile streams W's rows once.

@@ -10,9 +10,11 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstring>
 #include <vector>
 
 #include "core/error.h"
+#include "ops/activation.h"
 #include "ops/cpu/bf16_gemm.h"
 #include "ops/cpu/sgemm.h"
 #include "ops/cpu/simd_widen.h"
@@ -236,6 +238,16 @@ struct XSplit {
 // Outputs [r0, r1) of one job; xs: its split x (bf16 rows with AVX512-BF16), else unused;
 // v8 / v4: its prepared x (int8 / q4 jobs), else unused.
 void job_rows(const GemvJob& j, const XSplit& xs, const Mm8Vec& v8, const Q4Vec& v4, int64_t r0, int64_t r1) {
+  if (j.tiles64) {  // r0 a multiple of 64: whole tiles, each as a (K, w) matrix of its own
+    for (int64_t n0 = r0; n0 < r1; n0 += 64) {
+      const int64_t w = std::min<int64_t>(64, j.N - n0);
+      if (j.dt == DType::F32)
+        cols_dot(j.y + n0, j.x, static_cast<const float*>(j.W) + n0 * j.K, j.dt, j.K, w, 0, w, j.accumulate);
+      else
+        cols_dot(j.y + n0, j.x, static_cast<const uint16_t*>(j.W) + n0 * j.K, j.dt, j.K, w, 0, w, j.accumulate);
+    }
+    return;
+  }
   if (j.i8) return mm8_rows(j.y, v8, *j.i8, r0, r1, j.accumulate);
   if (j.q4) return q4_rows(j.y, v4, *j.q4, r0, r1, j.accumulate);
   if (j.dt == DType::F32) return rows_dot(j.y, j.x, static_cast<const float*>(j.W), j.dt, r0, r1, j.K, j.accumulate);
@@ -259,19 +271,30 @@ void widen_rows(float* out, const uint16_t* in, DType dt, int64_t n) {
 
 }  // namespace
 
-void gemv_batch(const GemvJob* jobs, int n) {
-  for (int i = 0; i < n; i++)
+void gemv_batch(const GemvJob* row_jobs, int n, const GemvLora* loras, int nl) {
+  // jobs: the row jobs, then each LoRA's first and second products (n + 2l, n + 2l + 1)
+  thread_local std::vector<GemvJob> all;
+  all.assign(row_jobs, row_jobs + n);
+  for (int l = 0; l < nl; l++) {
+    if (loras[l].first.i8 || loras[l].first.q4 || loras[l].second.i8 || loras[l].second.q4)
+      fail("ops", "gemv: a LoRA's factors must be float matrices");
+    all.push_back(loras[l].first);
+    all.push_back(loras[l].second);
+  }
+  const GemvJob* jobs = all.data();
+  const int na = int(all.size());
+  for (int i = 0; i < na; i++)
     if (!jobs[i].i8 && !jobs[i].q4 && jobs[i].dt != DType::F32 && jobs[i].dt != DType::BF16 && jobs[i].dt != DType::F16)
       fail("ops", "gemv: weight dtype {} is not supported (fp32, bf16, fp16)", dtype_name(jobs[i].dt));
   const int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
   // The caller's buffers (thread_local: workers reach them through the pointers below).
   thread_local std::vector<XSplit> xs_buf;
   thread_local std::vector<int64_t> first_buf, blk_buf;  // first block of job i; its block rows
-  xs_buf.assign(size_t(n), XSplit{});
+  xs_buf.assign(size_t(na), XSplit{});
   // int8 jobs: x scaled by ry and its sums, once per job (ops/mm8.h)
   thread_local std::vector<Mm8Vec> v8_buf;
   thread_local std::vector<float> xr8;
-  v8_buf.assign(size_t(n), Mm8Vec{});
+  v8_buf.assign(size_t(na), Mm8Vec{});
   size_t n8 = 0;
   for (int i = 0; i < n; i++) n8 += jobs[i].i8 ? mm8_prep_floats(jobs[i].K) : 0;
   xr8.resize(n8);
@@ -284,7 +307,7 @@ void gemv_batch(const GemvJob* jobs, int n) {
   // q4 jobs: x quantized per block of 32, once per job (ops/q4.h)
   thread_local std::vector<Q4Vec> v4_buf;
   thread_local std::vector<uint8_t> xq4;
-  v4_buf.assign(size_t(n), Q4Vec{});
+  v4_buf.assign(size_t(na), Q4Vec{});
   size_t n4 = 0;
   auto q4_per = [](int64_t K) { return (q4_prep_bytes(K) + 63) / 64 * 64; };
   for (int i = 0; i < n; i++) n4 += jobs[i].q4 ? q4_per(jobs[i].K) : 0;
@@ -300,10 +323,10 @@ void gemv_batch(const GemvJob* jobs, int n) {
 #if defined(__AVX512BF16__)
   thread_local std::vector<uint16_t> xsplit;
   int64_t nsplit = 0;
-  auto split = [&](const GemvJob& j) { return j.dt == DType::BF16; };
-  for (int i = 0; i < n; i++) nsplit += split(jobs[i]) ? 3 * jobs[i].K : 0;
+  auto split = [&](const GemvJob& j) { return j.dt == DType::BF16 && !j.tiles64; };
+  for (int i = 0; i < na; i++) nsplit += split(jobs[i]) ? 3 * jobs[i].K : 0;
   xsplit.resize(size_t(nsplit));
-  for (int i = 0, off = 0; i < n; i++)
+  for (int i = 0, off = 0; i < na; i++)
     if (split(jobs[i])) {
       xs_buf[i] = split_x_bf16(jobs[i].x, jobs[i].K, xsplit.data() + off);
       off += int(3 * jobs[i].K);
@@ -316,19 +339,35 @@ void gemv_batch(const GemvJob* jobs, int n) {
   for (int i = 0; i < n; i++) {
     const int64_t N = jobs[i].N;
     int64_t& blk = blk_buf[i];
-    while (blk > 4 && (N + blk - 1) / blk < 4 * nt) blk /= 2;
+    while (!jobs[i].tiles64 && blk > 4 && (N + blk - 1) / blk < 4 * nt) blk /= 2;  // tiles: 64 columns
     first_buf[i + 1] = first_buf[i] + (N + blk - 1) / blk;
     work += N * jobs[i].K;
   }
+  for (int i = n; i < na; i++) work += jobs[i].N * jobs[i].K;
   const XSplit* xs = xs_buf.data();
   const int64_t *first = first_buf.data(), *blk = blk_buf.data();
+  // LoRA l whole on this thread: h = first, act(h) in place, second.y = bias, then second
+  auto run_lora = [&](int l) {
+    const int a = n + 2 * l;
+    job_rows(jobs[a], xs[a], v8[a], v4[a], 0, jobs[a].N);
+    if (loras[l].act) act_forward(jobs[a].y, jobs[a].y, jobs[a].N, *loras[l].act);
+    if (loras[l].bias) std::memcpy(jobs[a + 1].y, loras[l].bias, sizeof(float) * size_t(jobs[a + 1].N));
+    job_rows(jobs[a + 1], xs[a + 1], v8[a + 1], v4[a + 1], 0, jobs[a + 1].N);
+  };
   if (work < (1 << 15) || nt == 1) {
+    for (int l = 0; l < nl; l++) run_lora(l);
     for (int i = 0; i < n; i++) job_rows(jobs[i], xs[i], v8[i], v4[i], 0, jobs[i].N);
     return;
   }
-  const int64_t total = first[n];
+  // the LoRAs first (two products in a row each), then the row blocks
+  const int64_t total = nl + first[n];
 #pragma omp parallel for schedule(dynamic, 1)
-  for (int64_t b = 0; b < total; b++) {
+  for (int64_t t = 0; t < total; t++) {
+    if (t < nl) {
+      run_lora(int(t));
+      continue;
+    }
+    const int64_t b = t - nl;
     const int i = int(std::upper_bound(first, first + n + 1, b) - first) - 1;
     const int64_t r0 = (b - first[i]) * blk[i];
     job_rows(jobs[i], xs[i], v8[i], v4[i], r0, std::min(jobs[i].N, r0 + blk[i]));
@@ -338,6 +377,16 @@ void gemv_batch(const GemvJob* jobs, int n) {
 void gemv_forward(float* y, const float* x, const void* W, DType wdt, int64_t N, int64_t K, bool accumulate) {
   const GemvJob job{y, x, W, wdt, N, K, accumulate};
   gemv_batch(&job, 1);
+}
+
+void gemv_tiles64_layout(void* out, const void* W, int64_t K, int64_t N, size_t elem) {
+  const char* src = static_cast<const char*>(W);
+  char* dst = static_cast<char*>(out);
+  for (int64_t n0 = 0; n0 < N; n0 += 64) {
+    const int64_t w = std::min<int64_t>(64, N - n0);
+    for (int64_t k = 0; k < K; k++)
+      std::memcpy(dst + size_t(n0 * K + k * w) * elem, src + size_t(k * N + n0) * elem, size_t(w) * elem);
+  }
 }
 
 void gemv_plain_forward(float* y, const float* x, const float* W, int64_t K, int64_t N, bool accumulate) {
