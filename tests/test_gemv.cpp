@@ -2,6 +2,10 @@
 // fp64 reference on the same (widened) weights, over shapes that hit every SIMD tail; past
 // gemm_rows_max_m rows, bf16 weights multiply bf16-rounded inputs where ops/cpu/bf16_gemm.h runs
 // (the reference rounds them too), and the exact inputs with it switched off.
+#include <omp.h>
+
+#include <cmath>
+#include <optional>
 #include <random>
 
 #include "core/dtype.h"
@@ -172,4 +176,73 @@ TEST(Gemv, Tiles64JobsMatchReference) {
     EXPECT_LE(test::tol_excess(ys[i], refs[i], t), 0.0) << "tiles64 job " << i;
   }
   EXPECT_LE(test::tol_excess(yr, refr, test::Tol{test::tol::fp32_gemv.abs * std::sqrt(40.0), test::tol::fp32_gemv.rel}), 0.0);
+}
+
+// LoRA tasks (GemvLora) next to a row job in one gemv_batch: y = bias + act(W1 x) @ W2 with the
+// second factor in column tiles, vs the fp64 reference; with and without activation and bias,
+// bf16 and fp32 factors, and the serial path (one thread).
+TEST(Gemv, LoraTasksMatchReference) {
+  std::mt19937 g(13);
+  std::normal_distribution<float> nd(0.f, 1.f);
+  const int64_t C = 200;
+  struct Case { DType dt; int64_t D; std::optional<Act> act; bool bias; };
+  const std::vector<Case> cases = {{DType::BF16, 64, Act::Tanh, true}, {DType::F32, 32, std::nullopt, false},
+                                   {DType::BF16, 128, Act::Sigmoid, false}, {DType::F16, 16, std::nullopt, true}};
+  for (int threads : {2, 1}) {
+    const int saved = omp_get_max_threads();
+    omp_set_num_threads(threads);
+    std::vector<Tensor> w1s, w2s;
+    std::vector<std::vector<uint8_t>> tiles;
+    std::vector<std::vector<float>> xs(cases.size()), hs(cases.size()), ys(cases.size()), biases(cases.size()),
+        refs(cases.size());
+    std::vector<GemvLora> loras;
+    for (size_t i = 0; i < cases.size(); i++) {
+      const Case& c = cases[i];
+      Tensor a = Tensor::empty(DType::F32, {c.D, C}), b = Tensor::empty(DType::F32, {c.D, C});
+      for (int64_t j = 0; j < c.D * C; j++) a.ptr<float>()[j] = nd(g) * 0.1f, b.ptr<float>()[j] = nd(g);
+      w1s.push_back(a.to(c.dt)), w2s.push_back(b.to(c.dt));  // W1 (D, C) rows; W2 (D, C) = (K, N)
+      tiles.emplace_back(size_t(c.D * C) * dtype_size(c.dt));
+      gemv_tiles64_layout(tiles.back().data(), w2s.back().data, c.D, C, dtype_size(c.dt));
+      xs[i].resize(C), hs[i].resize(c.D), ys[i].resize(C), biases[i].resize(C), refs[i].resize(C);
+      for (auto& v : xs[i]) v = nd(g);
+      for (auto& v : biases[i]) v = nd(g);
+      for (auto& v : ys[i]) v = nd(g);  // overwritten (no bias: not accumulated)
+      const std::vector<float> f1 = w1s.back().to_f32_vec(), f2 = w2s.back().to_f32_vec();
+      std::vector<double> h(c.D);
+      for (int64_t d = 0; d < c.D; d++) {
+        double s = 0;
+        for (int64_t k = 0; k < C; k++) s += double(f1[d * C + k]) * xs[i][k];
+        h[d] = !c.act ? s : *c.act == Act::Tanh ? std::tanh(s) : 1 / (1 + std::exp(-s));
+      }
+      for (int64_t n = 0; n < C; n++) {
+        double s = c.bias ? biases[i][n] : 0.0;
+        for (int64_t d = 0; d < c.D; d++) s += h[d] * f2[d * C + n];
+        refs[i][n] = float(s);
+      }
+      GemvLora l{{hs[i].data(), xs[i].data(), w1s.back().data, c.dt, c.D, C},
+                 {ys[i].data(), hs[i].data(), tiles.back().data(), c.dt, C, c.D, c.bias},
+                 c.act,
+                 c.bias ? biases[i].data() : nullptr};
+      l.second.tiles64 = true;
+      loras.push_back(l);
+    }
+    Tensor wr = Tensor::empty(DType::F32, {300, 150});
+    for (int64_t j = 0; j < 300 * 150; j++) wr.ptr<float>()[j] = nd(g);
+    std::vector<float> xr(150), yr(300), refr(300);
+    for (auto& v : xr) v = nd(g);
+    for (int64_t n = 0; n < 300; n++) {
+      double s = 0;
+      for (int64_t k = 0; k < 150; k++) s += double(wr.ptr<float>()[n * 150 + k]) * xr[k];
+      refr[n] = float(s);
+    }
+    const GemvJob row{yr.data(), xr.data(), wr.data, DType::F32, 300, 150};
+    gemv_batch(&row, 1, loras.data(), int(loras.size()));
+    omp_set_num_threads(saved);
+    for (size_t i = 0; i < cases.size(); i++) {
+      // h's fp32 rounding carried through W2: sums of D unit products
+      test::Tol t{test::tol::fp32_gemv.abs * std::sqrt(double(cases[i].D * C)), test::tol::fp32_gemv.rel};
+      EXPECT_LE(test::tol_excess(ys[i], refs[i], t), 0.0) << "LoRA " << i << " threads " << threads;
+    }
+    EXPECT_LE(test::tol_excess(yr, refr, test::Tol{test::tol::fp32_gemv.abs * std::sqrt(150.0), test::tol::fp32_gemv.rel}), 0.0);
+  }
 }
