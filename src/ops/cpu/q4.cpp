@@ -176,7 +176,7 @@ inline void dot_rows(float* s, const Q4Vec& v, const Q4Weight& w, int64_t o) {
       acc_s[r] += q4_half_at(row[r] + g.d_at(l)) * v.dx[b] * float(block_dot(row[r], v.xq, b, nb)) +
                   q4_half_at(row[r] + g.m_at(l)) * v.sx[b];
     }
-  for (int r = 0; r < R; r++) s[r] = acc_s[r];
+  std::memcpy(s, acc_s, sizeof(float) * R);  // 4 rows: one 16-byte copy (see rows_kernel)
 }
 
 void rows_kernel(float* y, const Q4Vec& v, const Q4Weight& w, int64_t r0, int64_t r1, bool acc) {
@@ -188,6 +188,11 @@ void rows_kernel(float* y, const Q4Vec& v, const Q4Weight& w, int64_t r0, int64_
       case 3: dot_rows<3>(s, v, w, o); break;
       case 2: dot_rows<2>(s, v, w, o); break;
       default: dot_rows<1>(s, v, w, o); break;
+    }
+    if (n == 4) {  // as one vector: 4-byte stores read back as wider words stall store forwarding
+      const __m128 v = _mm_loadu_ps(s);
+      _mm_storeu_ps(y + o, acc ? _mm_add_ps(_mm_loadu_ps(y + o), v) : v);
+      continue;
     }
     for (int r = 0; r < n; r++) y[o + r] = acc ? y[o + r] + s[r] : s[r];
   }
