@@ -16,6 +16,7 @@
 #include "core/error.h"
 #include "ops/activation.h"
 #include "ops/cpu/bf16_gemm.h"
+#include "ops/cpu/quant_matmul.h"
 #include "ops/cpu/sgemm.h"
 #include "ops/cpu/simd_widen.h"
 #include "ops/gemm_rows.h"
@@ -333,13 +334,15 @@ void gemv_batch(const GemvJob* row_jobs, int n, const GemvLora* loras, int nl) {
     }
 #endif
   // Blocks of 64 rows (a multiple of 4): enough blocks to balance, big enough to stream; fewer
-  // rows (a LoRA factor's 32..128) get smaller blocks, 4 per thread. Dynamic: the two halves of
+  // rows (a LoRA factor's 32..128) get smaller blocks, 4 per thread. int8 / q4: up to 256. Dynamic: the two halves of
   // a static split finished up to 30 % apart (decode on 2 cores).
   int64_t work = 0;
   for (int i = 0; i < n; i++) {
     const int64_t N = jobs[i].N;
     int64_t& blk = blk_buf[i];
-    while (!jobs[i].tiles64 && blk > 4 && (N + blk - 1) / blk < 4 * nt) blk /= 2;  // tiles: 64 columns
+    if (jobs[i].i8 || jobs[i].q4) blk = quant_block_rows(N);  // as their products' own (quant_matmul.h)
+    while (!jobs[i].i8 && !jobs[i].q4 && !jobs[i].tiles64 && blk > 4 && (N + blk - 1) / blk < 4 * nt)
+      blk /= 2;  // tiles: 64 columns
     first_buf[i + 1] = first_buf[i] + (N + blk - 1) / blk;
     work += N * jobs[i].K;
   }

@@ -20,15 +20,20 @@
 
 namespace rwkv {
 
+// Rows of a quantized W' (N rows) per decode task, a multiple of 4: 256 (two halves of at least
+// 64 for fewer than 512 rows). Long runs stream better than balanced ones: decode on 2 threads,
+// 3 interleaved rounds, int8 181/165/185 -> 191/190/203 tok/s and q4 269/250/284 -> 284/275/300
+// against 64-row blocks halved to 4 per thread, though the 768-row products then split 512 / 256.
+// gemv_batch (ops/gemv.h) blocks its int8 and q4 jobs the same way.
+inline int64_t quant_block_rows(int64_t N) {
+  constexpr int64_t kRows = 256;
+  return N < 2 * kRows ? std::max<int64_t>(64, (N / 2 + 3) / 4 * 4) : kRows;
+}
+
 // rows(m, g, g1) computes out[m, g:g1] for x row m and W' rows [g, g1) (at most 4).
 template <class Rows>
 void quant_rows_block_major(int64_t M, int64_t N, int64_t K, bool par, Rows rows) {
-  // W' rows per task, a multiple of 4: 256 (two halves of at least 64 for fewer than 512 rows).
-  // Long runs stream better than balanced ones: decode on 2 threads, 3 interleaved rounds, int8
-  // 181/165/185 -> 191/190/203 tok/s and q4 269/250/284 -> 284/275/300 against 64-row blocks
-  // halved to 4 per thread, though the 768-row products then split 512 / 256.
-  int64_t blk = 256;
-  if (N < 2 * blk) blk = std::max<int64_t>(64, (N / 2 + 3) / 4 * 4);
+  const int64_t blk = quant_block_rows(N);
   const int64_t nblk = (N + blk - 1) / blk;
 #pragma omp parallel for schedule(dynamic, 1) if (par && nblk > 1 && M * N * K > (1 << 15))
   for (int64_t b = 0; b < nblk; b++) {
