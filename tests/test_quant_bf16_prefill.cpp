@@ -50,6 +50,25 @@ void check_against(const std::vector<float>& out, const std::vector<float>& init
 // N = 2100 -> panels of 1056 and 1044 rows.
 const std::pair<int64_t, int64_t> kShapes[] = {{37, 96}, {300, 160}, {2100, 512}};
 
+// forward(out, x, M, acc, bf16_stage) on one quantized (N, K) matrix whose W' is Wd: up to 64 rows
+// the stage changes no bit (decode, batched decode); past them, the reference of check_against.
+template <class Forward>
+void check_stage(Forward forward, const std::vector<float>& Wd, int64_t N, int64_t K, std::mt19937& g,
+                 const char* what) {
+  for (int64_t M : {3, 64, 65, 130})
+    for (bool acc : {false, true}) {
+      const std::vector<float> x = test::rnd(size_t(M * K), g), init = test::rnd(size_t(M * N), g);
+      std::vector<float> a = init, b = init;
+      forward(a.data(), x.data(), M, acc, true);
+      forward(b.data(), x.data(), M, acc, false);
+      if (M <= 64) {
+        ASSERT_EQ(std::memcmp(a.data(), b.data(), a.size() * 4), 0) << what << " M=" << M;
+        continue;
+      }
+      check_against(a, init, x, Wd, M, N, K, bf16_gemm_available(), acc, what);
+    }
+}
+
 TEST(QuantBf16Prefill, Int8ProductsMatchReference) {
   std::mt19937 g(5);
   for (auto [N, K] : kShapes) {
@@ -57,22 +76,13 @@ TEST(QuantBf16Prefill, Int8ProductsMatchReference) {
     std::vector<uint8_t> q(size_t(N * K));
     std::vector<float> mx(N), rx(N), my(K), ry(K);
     mm8_quantize(q.data(), mx.data(), rx.data(), my.data(), ry.data(), W.data(), N, K);
-    const Mm8Weight w32{q.data(), mx.data(), rx.data(), my.data(), ry.data(), N, K};
-    Mm8Weight w16 = w32;
-    w16.bf16_prefill = true;
-    mm8_dequant_rows(Wd.data(), w32, 0, N);
-    for (int64_t M : {3, 64, 65, 130})
-      for (bool acc : {false, true}) {
-        const std::vector<float> x = test::rnd(size_t(M * K), g), init = test::rnd(size_t(M * N), g);
-        std::vector<float> a = init, b = init;
-        mm8_forward(a.data(), x.data(), w16, M, acc);
-        mm8_forward(b.data(), x.data(), w32, M, acc);
-        if (M <= 64) {  // decode and batched decode: the stage changes nothing
-          ASSERT_EQ(std::memcmp(a.data(), b.data(), a.size() * 4), 0) << "M=" << M;
-          continue;
-        }
-        check_against(a, init, x, Wd, M, N, K, bf16_gemm_available(), acc, "int8 bf16 stage");
-      }
+    const Mm8Weight w{q.data(), mx.data(), rx.data(), my.data(), ry.data(), N, K};
+    mm8_dequant_rows(Wd.data(), w, 0, N);
+    check_stage([&](float* out, const float* x, int64_t M, bool acc, bool bf16) {
+      Mm8Weight ws = w;
+      ws.bf16_prefill = bf16;
+      mm8_forward(out, x, ws, M, acc);
+    }, Wd, N, K, g, "int8 bf16 stage");
   }
 }
 
@@ -84,22 +94,13 @@ TEST(QuantBf16Prefill, Q4ProductsMatchReference) {
     std::vector<uint16_t> d(size_t(N * K / 32)), m(size_t(N * K / 32));
     q4_quantize(q.data(), d.data(), m.data(), W.data(), N, K);
     q4_pack(packed.data(), q.data(), d.data(), m.data(), N, K);
-    const Q4Weight w32{packed.data(), N, K};
-    Q4Weight w16 = w32;
-    w16.bf16_prefill = true;
-    q4_dequant_rows(Wd.data(), w32, 0, N);
-    for (int64_t M : {3, 64, 65, 130})
-      for (bool acc : {false, true}) {
-        const std::vector<float> x = test::rnd(size_t(M * K), g), init = test::rnd(size_t(M * N), g);
-        std::vector<float> a = init, b = init;
-        q4_forward(a.data(), x.data(), w16, M, acc);
-        q4_forward(b.data(), x.data(), w32, M, acc);
-        if (M <= 64) {
-          ASSERT_EQ(std::memcmp(a.data(), b.data(), a.size() * 4), 0) << "M=" << M;
-          continue;
-        }
-        check_against(a, init, x, Wd, M, N, K, bf16_gemm_available(), acc, "q4 bf16 stage");
-      }
+    const Q4Weight w{packed.data(), N, K};
+    q4_dequant_rows(Wd.data(), w, 0, N);
+    check_stage([&](float* out, const float* x, int64_t M, bool acc, bool bf16) {
+      Q4Weight ws = w;
+      ws.bf16_prefill = bf16;
+      q4_forward(out, x, ws, M, acc);
+    }, Wd, N, K, g, "q4 bf16 stage");
   }
 }
 
