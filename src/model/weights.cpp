@@ -1,6 +1,8 @@
 // weights.cpp — see weights.h.
 #include "model/weights.h"
 
+#include <cstring>
+
 #include "core/error.h"
 #include "ops/gemv.h"
 
@@ -18,20 +20,21 @@ bool is_q4_matrix(const StateDict& sd, const std::string& name) {
 }
 
 namespace {
-// The q4 matrix `name` whose companion is `cname` (a name ending in one of kQ4Suffixes), or "".
-std::string q4_base_of(const StateDict& sd, const std::string& cname) {
-  for (const char* suf : kQ4Suffixes) {
-    const std::string s(suf);
-    if (cname.size() > s.size() && cname.compare(cname.size() - s.size(), s.size(), s) == 0) {
-      const std::string base = cname.substr(0, cname.size() - s.size());
-      if (is_q4_matrix(sd, base)) return base;
-    }
+// Whether `cname` names a companion `<base><suf>` of an int8 matrix (a uint8 `<base>`, suf one of
+// kMm8Suffixes) or of a q4 matrix (suf one of kQ4Suffixes) in `sd`.
+bool is_companion(const StateDict& sd, const std::string& cname) {
+  auto base_of = [&](const char* suf) {
+    const size_t n = std::strlen(suf);
+    return cname.size() > n && cname.compare(cname.size() - n, n, suf) == 0 ? cname.substr(0, cname.size() - n)
+                                                                            : std::string();
+  };
+  for (const char* suf : kMm8Suffixes) {
+    const Tensor* base = sd.find(base_of(suf));
+    if (base && base->dtype == DType::U8) return true;
   }
-  return "";
-}
-bool has_suffix(const std::string& name, const char* suf) {
-  const std::string s(suf);
-  return name.size() > s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0;
+  for (const char* suf : kQ4Suffixes)
+    if (is_q4_matrix(sd, base_of(suf))) return true;
+  return false;
 }
 
 // Whether the strategy stage of the quantized matrix `name` computes in bf16 (bf16i8 / bf16q4):
@@ -41,13 +44,8 @@ bool has_suffix(const std::string& name, const char* suf) {
 bool bf16_stage(const StateDict& sd, const std::string& name) {
   std::string prefix = "ln_out.";
   if (name.rfind("blocks.", 0) == 0) prefix = name.substr(0, name.find('.', 7) + 1);
-  for (const auto& [n, t] : sd.items) {
-    if (n.rfind(prefix, 0) != 0 || !is_float(t.dtype)) continue;
-    bool companion = false;
-    for (const char* suf : kMm8Suffixes) companion = companion || has_suffix(n, suf);
-    for (const char* suf : kQ4Suffixes) companion = companion || has_suffix(n, suf);
-    if (!companion) return t.dtype == DType::BF16;
-  }
+  for (const auto& [n, t] : sd.items)
+    if (n.rfind(prefix, 0) == 0 && is_float(t.dtype) && !is_companion(sd, n)) return t.dtype == DType::BF16;
   return false;
 }
 
@@ -63,38 +61,17 @@ Tensor q4_logical(const Tensor& t, int64_t cols) {
 StateDict without_mm8_companions(const StateDict& sd) {
   StateDict out;
   for (const auto& [name, t] : sd.items) {
-    if (!q4_base_of(sd, name).empty()) continue;
-    if (is_q4_matrix(sd, name)) {
-      out.items.emplace_back(name, q4_logical(t, t.dim() == 2 ? 2 * t.shape[1] : 0));
-      continue;
-    }
-    bool companion = false;
-    for (const char* suf : kMm8Suffixes) {
-      const std::string s(suf);
-      if (name.size() > s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0) {
-        const Tensor* base = sd.find(name.substr(0, name.size() - s.size()));
-        companion = companion || (base && base->dtype == DType::U8);
-      }
-    }
-    if (!companion) out.items.emplace_back(name, t);
+    if (is_companion(sd, name)) continue;
+    out.items.emplace_back(name, is_q4_matrix(sd, name) ? q4_logical(t, t.dim() == 2 ? 2 * t.shape[1] : 0) : t);
   }
   return out;
 }
 
 WeightStore::WeightStore(StateDict sd, std::string source) : source_(std::move(source)) {
-  // uint8 matrices with their four companions become Mm8Weight views; the companions leave the dict.
-  std::map<std::string, Tensor> side;
+  // uint8 matrices with their four companions become Mm8Weight views (q4: Q4Weight); the
+  // companions leave the dict.
   for (auto& [name, t] : sd.items) {
-    for (const char* suf : kMm8Suffixes) {
-      const std::string s(suf);
-      if (name.size() > s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0) {
-        const Tensor* base = sd.find(name.substr(0, name.size() - s.size()));
-        if (base && base->dtype == DType::U8) side[name] = t;
-      }
-    }
-  }
-  for (auto& [name, t] : sd.items) {
-    if (side.count(name) || !q4_base_of(sd, name).empty()) continue;
+    if (is_companion(sd, name)) continue;
     if (is_q4_matrix(sd, name)) {  // (R, C/2) nibbles, (R, C/32) fp16 scales and offsets
       const Tensor &d = sd.at(name + kQ4Suffixes[0]);
       const Tensor* m = sd.find(name + kQ4Suffixes[1]);
@@ -120,9 +97,9 @@ WeightStore::WeightStore(StateDict sd, std::string source) : source_(std::move(s
       const int64_t R = t.shape[0], C = t.shape[1];
       const float* c[4];
       for (int k = 0; k < 4; k++) {
-        auto it = side.find(name + kMm8Suffixes[k]);
-        if (it == side.end()) fail("model", "{}: int8 matrix '{}' has no '{}{}'", source_, name, name, kMm8Suffixes[k]);
-        const Tensor& ct = it->second;
+        const Tensor* cp = sd.find(name + kMm8Suffixes[k]);
+        if (!cp) fail("model", "{}: int8 matrix '{}' has no '{}{}'", source_, name, name, kMm8Suffixes[k]);
+        const Tensor& ct = *cp;
         const int64_t want = k < 2 ? R : C;
         if (ct.dtype != DType::F32 || ct.numel() != want)
           fail("model", "{}: '{}{}' is {} {}, expected fp32 with {} values", source_, name, kMm8Suffixes[k],

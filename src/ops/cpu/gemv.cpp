@@ -334,15 +334,16 @@ void gemv_batch(const GemvJob* row_jobs, int n, const GemvLora* loras, int nl) {
     }
 #endif
   // Blocks of 64 rows (a multiple of 4): enough blocks to balance, big enough to stream; fewer
-  // rows (a LoRA factor's 32..128) get smaller blocks, 4 per thread. int8 / q4: up to 256. Dynamic: the two halves of
-  // a static split finished up to 30 % apart (decode on 2 cores).
+  // rows (a LoRA factor's 32..128) get smaller blocks, 4 per thread; int8 / q4 jobs the blocks of
+  // their own products (up to 256 rows); tiles64 jobs one tile of 64 columns. Dynamic: the two
+  // halves of a static split finished up to 30 % apart (decode on 2 cores).
   int64_t work = 0;
   for (int i = 0; i < n; i++) {
     const int64_t N = jobs[i].N;
     int64_t& blk = blk_buf[i];
-    if (jobs[i].i8 || jobs[i].q4) blk = quant_block_rows(N);  // as their products' own (quant_matmul.h)
-    while (!jobs[i].i8 && !jobs[i].q4 && !jobs[i].tiles64 && blk > 4 && (N + blk - 1) / blk < 4 * nt)
-      blk /= 2;  // tiles: 64 columns
+    if (jobs[i].i8 || jobs[i].q4) blk = quant_block_rows(N);
+    else if (!jobs[i].tiles64)
+      while (blk > 4 && (N + blk - 1) / blk < 4 * nt) blk /= 2;
     first_buf[i + 1] = first_buf[i] + (N + blk - 1) / blk;
     work += N * jobs[i].K;
   }

@@ -268,8 +268,7 @@ void q4_forward(float* out, const float* inp, const Q4Weight& w, int64_t M, bool
   // exactly (q4_dequant_rows), each multiplied by sgemm on its thread.
   auto dequant = [&](float* panel, int64_t n0, int64_t n1) { q4_dequant_rows(panel, w, n0, n1); };
   if (w.bf16_prefill && dequant_panels_bf16(out, inp, M, N, K, accumulate, par, dequant)) return;
-  dequant_panels_sgemm(out, inp, M, N, K, accumulate, par,
-                       dequant);
+  dequant_panels_sgemm(out, inp, M, N, K, accumulate, par, dequant);
 }
 
 }  // namespace rwkv

@@ -89,9 +89,7 @@ bool dequant_panels_bf16(float* out, const float* inp, int64_t M, int64_t N, int
 #pragma omp for schedule(static)
       for (int64_t r = 0; r < n; r++) {
         dequant(row.data(), n0 + r, n0 + r + 1);
-        uint16_t* dst = pb + r * K;
-#pragma omp simd
-        for (int64_t k = 0; k < K; k++) dst[k] = f32_to_bf16(row[k]);
+        cast_f32_bf16_cpu(row.data(), pb + r * K, K);
       }
     }
     if (bf16_gemm_bf16x(out + n0, N, xb.data(), pb, M, n, K, accumulate)) continue;
