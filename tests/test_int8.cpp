@@ -8,6 +8,7 @@
 // 'cpu fp32 *1 -> cpu fp32i8' vs an fp32 model whose layer-1 and head matrices are replaced by W';
 // RWKV-7 int8 vs fp32 (reported).
 #include <cstring>
+#include <limits>
 
 #include "engine/weight_placement.h"
 #include "infer/runner.h"
@@ -181,6 +182,49 @@ TEST(Int8Ops, ProductsMatchDequantizedReference) {
       }
     }
   }
+}
+
+// The products' 4-row-grouped q (mm8_group_rows, what the weight store holds) gives the plain
+// layout's bits in every path: decode rows (integer and fp32 kernels), few rows, prefill panels,
+// the dequantized rows; the last N % 4 rows stay plain.
+TEST(Int8Ops, GroupedRowsGiveThePlainBits) {
+  std::mt19937 g(11);
+  for (auto [N, K] : {std::pair<int64_t, int64_t>{39, 192}, {12, 768}, {4, 64}}) {
+    ASSERT_TRUE(mm8_groupable(N, K));
+    std::vector<float> W = rwkv::test::rnd(size_t(N * K), g, -0.3f, 0.3f);
+    std::vector<uint8_t> q(size_t(N * K)), qg(size_t(N * K));
+    std::vector<float> mx(N), rx(N), my(K), ry(K);
+    mm8_quantize(q.data(), mx.data(), rx.data(), my.data(), ry.data(), W.data(), N, K);
+    mm8_group_rows(qg.data(), q.data(), N, K);
+    if (K > 64) ASSERT_NE(std::memcmp(q.data(), qg.data(), q.size()), 0);  // the layout moved bytes (K 64: the same)
+    ASSERT_EQ(std::memcmp(q.data() + N / 4 * 4 * K, qg.data() + N / 4 * 4 * K, size_t(N % 4 * K)), 0);
+    const Mm8Weight w{q.data(), mx.data(), rx.data(), my.data(), ry.data(), N, K};
+    Mm8Weight wg = w;
+    wg.q = qg.data(), wg.grouped = true;
+    std::vector<float> d(size_t(N * K)), dg(size_t(N * K));
+    mm8_dequant_rows(d.data(), w, 0, N);
+    mm8_dequant_rows(dg.data(), wg, 0, N);
+    ASSERT_EQ(std::memcmp(d.data(), dg.data(), d.size() * 4), 0) << "dequantized rows N=" << N << " K=" << K;
+    for (int64_t M : {1, 3, 100}) {
+      std::vector<float> x = rwkv::test::rnd(size_t(M * K), g), a(size_t(M * N)), b(size_t(M * N));
+      mm8_forward(a.data(), x.data(), w, M);
+      mm8_forward(b.data(), x.data(), wg, M);
+      ASSERT_EQ(std::memcmp(a.data(), b.data(), a.size() * 4), 0) << "M=" << M << " N=" << N << " K=" << K;
+    }
+    // rows from a group boundary; an x with an infinity takes the fp32 kernel
+    std::vector<float> x = rwkv::test::rnd(size_t(K), g), buf(mm8_prep_floats(K));
+    for (int inf = 0; inf < 2; inf++) {
+      if (inf) x[5] = std::numeric_limits<float>::infinity();
+      Mm8Vec v;
+      mm8_prepare(v, buf.data(), x.data(), w);
+      std::vector<float> a(size_t(N), 0.f), b(size_t(N), 0.f);
+      mm8_rows(a.data(), v, w, 4, N, false);
+      mm8_rows(b.data(), v, wg, 4, N, false);
+      ASSERT_EQ(std::memcmp(a.data(), b.data(), a.size() * 4), 0) << "rows 4.., inf " << inf;
+    }
+  }
+  EXPECT_FALSE(mm8_groupable(8, 96));  // K not a multiple of 64: stays plain
+  EXPECT_FALSE(mm8_groupable(3, 64));
 }
 
 // 'cpu fp32 *1 -> cpu fp32i8' on an L2 model: layer 0 fp32, layer 1 and ln_out+head int8. Reference:

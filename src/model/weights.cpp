@@ -106,7 +106,18 @@ WeightStore::WeightStore(StateDict sd, std::string source) : source_(std::move(s
                dtype_name(ct.dtype), shape_str(ct.shape), want);
         c[k] = keep(ct).ptr<float>();  // data pointers stay put when owned_ grows
       }
-      i8_[name] = Mm8Weight{t.ptr<uint8_t>(), c[0], c[1], c[2], c[3], R, C, bf16_stage(sd, name)};
+      Mm8Weight w{t.ptr<uint8_t>(), c[0], c[1], c[2], c[3], R, C, bf16_stage(sd, name)};
+      if (mm8_groupable(R, C)) {  // in 4-row groups for the products (ops/mm8.h); the stored q is not kept
+        Tensor grouped = Tensor::empty(DType::U8, {R, C});
+        mm8_group_rows(grouped.ptr<uint8_t>(), t.ptr<uint8_t>(), R, C);
+        const Tensor& kg = keep(std::move(grouped));
+        w.q = kg.ptr<uint8_t>();
+        w.grouped = true;
+        i8_[name] = w;
+        sd_.items.emplace_back(name, kg);
+        continue;
+      }
+      i8_[name] = w;
     }
     sd_.items.emplace_back(name, t);
   }

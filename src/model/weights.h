@@ -18,7 +18,7 @@
 namespace rwkv {
 
 // A weight matrix (rows, cols) as stored: torch.nn.Linear layout (out, in) for projections.
-// int8: dt U8, p = i8->q; q4: dt U8, p = q4->p (packed rows).
+// int8: dt U8, p = i8->q (in 4-row groups where i8->grouped); q4: dt U8, p = q4->p (packed rows).
 struct WeightMat {
   const void* p = nullptr;
   DType dt = DType::F32;

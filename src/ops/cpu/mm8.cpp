@@ -1,6 +1,10 @@
 // mm8.cpp — products with int8 weights (see ops/mm8.h): a factored row kernel (AVX-512 / AVX2 /
 // scalar, 4 output rows share each load of x) for decode and a few rows, exact widening of
 // panels of W' plus sgemm for prefill.
+// GCC 12 flags its own AVX-512 intrinsics (reduce_add, cvtepu8) as uninitialized.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+
 #include <immintrin.h>
 #include <omp.h>
 
@@ -9,6 +13,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/error.h"
 #include "ops/cpu/quant_matmul.h"
 #include "ops/cpu/sgemm.h"
 #include "ops/cpu/simd_reduce.h"
@@ -21,13 +26,20 @@ namespace {
 
 constexpr int64_t kRowsMax = 64;  // rows of x up to which the factored kernel is used
 
+// Where byte k of a row sits from the row's start q[r]: plain rows k; grouped ones (ops/mm8.h
+// mm8_group_rows: q[r] = group + 64 r) in runs of 64, 256 apart.
+template <bool G>
+inline int64_t at(int64_t k) {
+  return G ? 4 * (k & ~int64_t(63)) + (k & 63) : k;
+}
+
 // s[r] = q_r . xr for R (1..4) rows q_r (K bytes each). One accumulator per row, k in order, the
 // same steps for a row whichever R it is computed with, so a row's sum never depends on its
 // neighbours. R is a template argument so that the accumulators live in registers. Every 64
-// bytes, the same columns of the next 4-row group (q[r] + 4K) are prefetched non-temporally, as the
-// bf16 GEMV does (ops/cpu/gemv.cpp): prefetching only each next row's first line left the other
-// lines of 4 interleaved row streams waiting on DRAM.
-template <int R>
+// bytes, the same columns of the next 4-row group (4K bytes on, in either layout) are prefetched
+// non-temporally, as the bf16 GEMV does (ops/cpu/gemv.cpp): prefetching only each next row's first
+// line left the other lines of 4 interleaved row streams waiting on DRAM.
+template <int R, bool G>
 inline void dot_rows(float* s, const uint8_t* const* q, const float* xr, int64_t K) {
   int64_t k0 = 0;
 #if defined(__AVX512F__)
@@ -36,11 +48,11 @@ inline void dot_rows(float* s, const uint8_t* const* q, const float* xr, int64_t
   const int64_t K16 = K / 16 * 16;
   for (int64_t k = 0; k < K16; k += 16) {
     if ((k & 63) == 0)
-      for (int r = 0; r < R; r++) _mm_prefetch(reinterpret_cast<const char*>(q[r] + 4 * K + k), _MM_HINT_NTA);
+      for (int r = 0; r < R; r++) _mm_prefetch(reinterpret_cast<const char*>(q[r] + 4 * K + at<G>(k)), _MM_HINT_NTA);
     const __m512 xv = _mm512_loadu_ps(xr + k);
 #pragma GCC unroll 4
     for (int r = 0; r < R; r++) {
-      const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q[r] + k));
+      const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q[r] + at<G>(k)));
       a[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(b)), xv, a[r]);
     }
   }
@@ -52,11 +64,11 @@ inline void dot_rows(float* s, const uint8_t* const* q, const float* xr, int64_t
   const int64_t K8 = K / 8 * 8;
   for (int64_t k = 0; k < K8; k += 8) {
     if ((k & 63) == 0)
-      for (int r = 0; r < R; r++) _mm_prefetch(reinterpret_cast<const char*>(q[r] + 4 * K + k), _MM_HINT_NTA);
+      for (int r = 0; r < R; r++) _mm_prefetch(reinterpret_cast<const char*>(q[r] + 4 * K + at<G>(k)), _MM_HINT_NTA);
     const __m256 xv = _mm256_loadu_ps(xr + k);
 #pragma GCC unroll 4
     for (int r = 0; r < R; r++) {
-      const __m128i b = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(q[r] + k));
+      const __m128i b = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(q[r] + at<G>(k)));
       a[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(b)), xv, a[r]);
     }
   }
@@ -71,7 +83,7 @@ inline void dot_rows(float* s, const uint8_t* const* q, const float* xr, int64_t
   for (int r = 0; r < R; r++) s[r] = 0.f;
 #endif
   for (int r = 0; r < R; r++)
-    for (int64_t k = k0; k < K; k++) s[r] += float(q[r][k]) * xr[k];
+    for (int64_t k = k0; k < K; k++) s[r] += float(q[r][at<G>(k)]) * xr[k];
 }
 
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VNNI__)
@@ -87,7 +99,7 @@ inline __m512i dpbusd(__m512i acc, __m512i b, __m512i x) {
 // four vpdpbusd (exact int32: a lane sums at most K/16 products of 255 * 128), then the planes are
 // combined in fp32 and scaled by 2^-e. Next 4-row group prefetched as in dot_rows. Named
 // accumulators (R <= 4 rows, 4 planes each): an array of them was kept in memory.
-template <int R>
+template <int R, bool G>
 inline void dot_rows_int(float* s, const uint8_t* const* q, const Mm8Vec& v, int64_t K) {
   const int64_t Kp = (K + 63) / 64 * 64;
   const int8_t* xl = v.xl;
@@ -100,8 +112,8 @@ inline void dot_rows_int(float* s, const uint8_t* const* q, const Mm8Vec& v, int
                   x2 = _mm512_load_si512(xl + 2 * Kp + k), x3 = _mm512_load_si512(xl + 3 * Kp + k);
 #define RWKV_MM8_ROW(r, A0, A1, A2, A3)                                                   \
   {                                                                                       \
-    _mm_prefetch(reinterpret_cast<const char*>(q[r] + 4 * K + k), _MM_HINT_NTA);         \
-    const __m512i b = _mm512_maskz_loadu_epi8(m, q[r] + k);                               \
+    _mm_prefetch(reinterpret_cast<const char*>(q[r] + 4 * K + at<G>(k)), _MM_HINT_NTA);  \
+    const __m512i b = _mm512_maskz_loadu_epi8(m, q[r] + at<G>(k));                        \
     A0 = dpbusd(A0, b, x0), A1 = dpbusd(A1, b, x1), A2 = dpbusd(A2, b, x2), A3 = dpbusd(A3, b, x3); \
   }
     RWKV_MM8_ROW(0, a00, a01, a02, a03)
@@ -123,12 +135,14 @@ inline void dot_rows_int(float* s, const uint8_t* const* q, const Mm8Vec& v, int
   for (int r = 0; r < R; r++) s[r] = t[r] * v.scale;
 }
 
+// nrows rows (a grouped 4-row group: G)
+template <bool G>
 inline void dot4_int(float* s, const uint8_t* const* q, int nrows, const Mm8Vec& v, int64_t K) {
   switch (nrows) {
-    case 4: return dot_rows_int<4>(s, q, v, K);
-    case 3: return dot_rows_int<3>(s, q, v, K);
-    case 2: return dot_rows_int<2>(s, q, v, K);
-    default: return dot_rows_int<1>(s, q, v, K);
+    case 4: return dot_rows_int<4, G>(s, q, v, K);
+    case 3: return dot_rows_int<3, false>(s, q, v, K);
+    case 2: return dot_rows_int<2, false>(s, q, v, K);
+    default: return dot_rows_int<1, false>(s, q, v, K);
   }
 }
 
@@ -151,28 +165,32 @@ void split_planes(int8_t* xl, const float* xr, int64_t K, int64_t Kp, float amax
 }
 #else
 constexpr bool kIntDots = false;
+template <bool G>
 inline void dot4_int(float*, const uint8_t* const*, int, const Mm8Vec&, int64_t) {}
 inline void split_planes(int8_t*, const float*, int64_t, int64_t, float, float*) {}
 #endif
 
+template <bool G>
 inline void dot4(float* s, const uint8_t* const* q, int nrows, const float* xr, int64_t K) {
   switch (nrows) {
-    case 4: return dot_rows<4>(s, q, xr, K);
-    case 3: return dot_rows<3>(s, q, xr, K);
-    case 2: return dot_rows<2>(s, q, xr, K);
-    default: return dot_rows<1>(s, q, xr, K);
+    case 4: return dot_rows<4, G>(s, q, xr, K);
+    case 3: return dot_rows<3, false>(s, q, xr, K);
+    case 2: return dot_rows<2, false>(s, q, xr, K);
+    default: return dot_rows<1, false>(s, q, xr, K);
   }
 }
 
-// Rows [r0, r1) of one x row, given its prepared vector.
+// Rows [r0, r1) of one x row, given its prepared vector (r0 a multiple of 4 for a grouped q).
 void rows_kernel(float* y, const Mm8Vec& v, const Mm8Weight& w, int64_t r0, int64_t r1, bool acc) {
-  const int64_t K = w.K;
+  const int64_t K = w.K, full = w.grouped ? w.N / 4 * 4 : 0;  // rows in groups
   for (int64_t o = r0; o < r1; o += 4) {
     const int n = int(std::min<int64_t>(4, r1 - o));
-    const uint8_t* q[4] = {w.q + o * K, w.q + (o + 1) * K, w.q + (o + 2) * K, w.q + (o + 3) * K};
+    const bool g = o < full;  // then n = 4: a whole group
+    const int64_t stride = g ? 64 : K;
+    const uint8_t* q[4] = {w.q + o * K, w.q + o * K + stride, w.q + o * K + 2 * stride, w.q + o * K + 3 * stride};
     float s[4];
-    if (v.xl) dot4_int(s, q, n, v, K);
-    else dot4(s, q, n, v.xr, K);
+    if (v.xl) g ? dot4_int<true>(s, q, n, v, K) : dot4_int<false>(s, q, n, v, K);
+    else g ? dot4<true>(s, q, n, v.xr, K) : dot4<false>(s, q, n, v.xr, K);
     for (int r = 0; r < n; r++) {
       const float val = w.rx[o + r] * (s[r] + 0.5f * v.sum_xr) + v.sum_myx + w.mx[o + r] * v.sum_x;
       y[o + r] = acc ? y[o + r] + val : val;
@@ -241,6 +259,7 @@ void mm8_prepare(Mm8Vec& v, float* buf, const float* x, const Mm8Weight& w) {
 }
 
 void mm8_rows(float* y, const Mm8Vec& v, const Mm8Weight& w, int64_t r0, int64_t r1, bool accumulate) {
+  if (w.grouped && r0 % 4 != 0) fail("ops", "mm8_rows: a grouped int8 matrix's rows start at a multiple of 4, not {}", r0);
   rows_kernel(y, v, w, r0, r1, accumulate);
 }
 

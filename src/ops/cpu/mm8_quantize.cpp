@@ -62,14 +62,28 @@ void mm8_quantize(uint8_t* q, float* mx, float* rx, float* my, float* ry, const 
   for (int64_t i = 0; i < K; i++) ry[i] = ry[i] / 16.f;
 }
 
+bool mm8_groupable(int64_t N, int64_t K) { return K > 0 && K % 64 == 0 && N >= 4; }
+
+void mm8_group_rows(uint8_t* out, const uint8_t* q, int64_t N, int64_t K) {
+  const int64_t full = N / 4 * 4;
+  for (int64_t g = 0; g < full; g += 4)
+    for (int r = 0; r < 4; r++)
+      for (int64_t c = 0; c < K; c += 64) std::copy_n(q + (g + r) * K + c, 64, out + g * K + 4 * c + 64 * r);
+  std::copy(q + full * K, q + N * K, out + full * K);
+}
+
 void mm8_dequant_rows(float* out, const Mm8Weight& w, int64_t r0, int64_t r1) {
-  const int64_t K = w.K;
+  const int64_t K = w.K, full = w.grouped ? w.N / 4 * 4 : 0;
   for (int64_t o = r0; o < r1; o++) {
-    const uint8_t* q = w.q + o * K;
     float* y = out + (o - r0) * K;
     const float rx = w.rx[o], mx = w.mx[o];
+    // row o as runs of 64 bytes (grouped: 256 apart) or one run of K
+    const int64_t run = o < full ? 64 : K, step = o < full ? 256 : K;
+    const uint8_t* q = o < full ? w.q + (o & ~int64_t(3)) * K + 64 * (o & 3) : w.q + o * K;
+    for (int64_t i0 = 0; i0 < K; i0 += run, q += step) {
 #pragma omp simd
-    for (int64_t i = 0; i < K; i++) y[i] = (((float(q[i]) + 0.5f) * w.ry[i]) * rx + w.my[i]) + mx;
+      for (int64_t i = i0; i < i0 + run; i++) y[i] = (((float(q[i - i0]) + 0.5f) * w.ry[i]) * rx + w.my[i]) + mx;
+    }
   }
 }
 
