@@ -23,6 +23,7 @@ struct Quantized {  // one matrix in the three forms
   std::vector<uint16_t> bf;
   std::vector<uint8_t> q8;
   std::vector<float> mx, rx, my, ry;
+  std::vector<uint8_t> q8g;      // int8 q in the weight store's 4-row groups
   std::vector<uint8_t> q4, q4p;  // stored, packed
   std::vector<uint16_t> d4, m4;
   Mm8Weight w8;
@@ -36,7 +37,10 @@ struct Quantized {  // one matrix in the three forms
     for (size_t i = 0; i < w.size(); i++) bf[i] = f32_to_bf16(w[i]);
     q8.resize(w.size()), mx.resize(size_t(N)), rx.resize(size_t(N)), my.resize(size_t(K)), ry.resize(size_t(K));
     mm8_quantize(q8.data(), mx.data(), rx.data(), my.data(), ry.data(), w.data(), N, K);
-    w8 = {q8.data(), mx.data(), rx.data(), my.data(), ry.data(), N, K};
+    q8g.resize(q8.size());
+    mm8_group_rows(q8g.data(), q8.data(), N, K);
+    w8 = {q8g.data(), mx.data(), rx.data(), my.data(), ry.data(), N, K};
+    w8.grouped = true;
     q4.resize(w.size() / 2), d4.resize(w.size() / 32), m4.resize(w.size() / 32);
     q4_quantize(q4.data(), d4.data(), m4.data(), w.data(), N, K);
     q4p.resize(size_t(N * q4_row_bytes(K)));
