@@ -211,7 +211,9 @@ TEST(Int8Ops, GroupedRowsGiveThePlainBits) {
       mm8_forward(b.data(), x.data(), wg, M);
       ASSERT_EQ(std::memcmp(a.data(), b.data(), a.size() * 4), 0) << "M=" << M << " N=" << N << " K=" << K;
     }
-    // rows from a group boundary; an x with an infinity takes the fp32 kernel
+    // rows from a group boundary; an x with an infinity takes the fp32 kernel (with VNNI only its
+    // inf / NaN pattern, which follows the zero bytes of q at that input, is comparable; without
+    // VNNI every product above runs the fp32 kernel)
     std::vector<float> x = rwkv::test::rnd(size_t(K), g), buf(mm8_prep_floats(K));
     for (int inf = 0; inf < 2; inf++) {
       if (inf) x[5] = std::numeric_limits<float>::infinity();

@@ -92,6 +92,7 @@ WeightStore::WeightStore(StateDict sd, std::string source) : source_(std::move(s
       sd_.items.emplace_back(name, q4_logical(kp, C));
       continue;
     }
+    Tensor held = t;  // what the store keeps under `name`
     if (t.dtype == DType::U8) {
       if (t.dim() != 2) fail("model", "{}: uint8 tensor '{}' has shape {}, expected an int8 matrix (rows, cols)", source_, name, shape_str(t.shape));
       const int64_t R = t.shape[0], C = t.shape[1];
@@ -110,16 +111,13 @@ WeightStore::WeightStore(StateDict sd, std::string source) : source_(std::move(s
       if (mm8_groupable(R, C)) {  // in 4-row groups for the products (ops/mm8.h); the stored q is not kept
         Tensor grouped = Tensor::empty(DType::U8, {R, C});
         mm8_group_rows(grouped.ptr<uint8_t>(), t.ptr<uint8_t>(), R, C);
-        const Tensor& kg = keep(std::move(grouped));
-        w.q = kg.ptr<uint8_t>();
+        held = keep(std::move(grouped));
+        w.q = held.ptr<uint8_t>();
         w.grouped = true;
-        i8_[name] = w;
-        sd_.items.emplace_back(name, kg);
-        continue;
       }
       i8_[name] = w;
     }
-    sd_.items.emplace_back(name, t);
+    sd_.items.emplace_back(name, held);
   }
 }
 

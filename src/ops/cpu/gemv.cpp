@@ -236,8 +236,6 @@ struct XSplit {
 };
 #endif
 
-// Outputs [r0, r1) of one job; xs: its split x (bf16 rows with AVX512-BF16), else unused;
-// v8 / v4: its prepared x (int8 / q4 jobs), else unused.
 // Rows per block of a float job (N rows of row_bytes): blocks of about 384 KB, their count a
 // multiple of the threads, rows a multiple of 4. Long runs stream better than short ones, as long
 // as the threads finish together: from DRAM on 2 threads, bf16 65536x768 45.5 -> 51.2 GB/s and
@@ -250,6 +248,8 @@ int64_t float_block_rows(int64_t N, int64_t row_bytes, int nt) {
   return std::max<int64_t>(4, (N + 4 * nblk - 1) / (4 * nblk) * 4);
 }
 
+// Outputs [r0, r1) of one job; xs: its split x (bf16 rows with AVX512-BF16), else unused;
+// v8 / v4: its prepared x (int8 / q4 jobs), else unused.
 void job_rows(const GemvJob& j, const XSplit& xs, const Mm8Vec& v8, const Q4Vec& v4, int64_t r0, int64_t r1) {
   if (j.tiles64) {  // r0 a multiple of 64: whole tiles, each as a (K, w) matrix of its own
     for (int64_t n0 = r0; n0 < r1; n0 += 64) {
@@ -353,7 +353,7 @@ void gemv_batch(const GemvJob* row_jobs, int n, const GemvLora* loras, int nl) {
     const int64_t N = jobs[i].N;
     int64_t& blk = blk_buf[i];
     if (jobs[i].i8 || jobs[i].q4) blk = quant_block_rows(N);
-    else if (!jobs[i].tiles64) blk = float_block_rows(N, jobs[i].K * int64_t(jobs[i].dt == DType::F32 ? 4 : 2), nt);
+    else if (!jobs[i].tiles64) blk = float_block_rows(N, jobs[i].K * int64_t(dtype_size(jobs[i].dt)), nt);
     first_buf[i + 1] = first_buf[i] + (N + blk - 1) / blk;
     work += N * jobs[i].K;
   }
