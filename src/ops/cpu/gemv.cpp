@@ -236,18 +236,6 @@ struct XSplit {
 };
 #endif
 
-// Rows per block of a float job (N rows of row_bytes): blocks of about 384 KB, their count a
-// multiple of the threads, rows a multiple of 4. Long runs stream better than short ones, as long
-// as the threads finish together: from DRAM on 2 threads, bf16 65536x768 45.5 -> 51.2 GB/s and
-// 3072x768 43.7 -> 47.5 GB/s against 64-row blocks, 768x3072 44.3 GB/s (12 blocks of 64 rows)
-// where 3 blocks of 256 gave 36.8; decode bf16 median tok/s 170 -> 174 over 8 alternated runs.
-int64_t float_block_rows(int64_t N, int64_t row_bytes, int nt) {
-  constexpr int64_t kBlock = 384 << 10;
-  int64_t nblk = std::max<int64_t>(1, (N * row_bytes + kBlock / 2) / kBlock);
-  nblk = (nblk + nt - 1) / nt * nt;
-  return std::max<int64_t>(4, (N + 4 * nblk - 1) / (4 * nblk) * 4);
-}
-
 // Outputs [r0, r1) of one job; xs: its split x (bf16 rows with AVX512-BF16), else unused;
 // v8 / v4: its prepared x (int8 / q4 jobs), else unused.
 void job_rows(const GemvJob& j, const XSplit& xs, const Mm8Vec& v8, const Q4Vec& v4, int64_t r0, int64_t r1) {
@@ -345,15 +333,16 @@ void gemv_batch(const GemvJob* row_jobs, int n, const GemvLora* loras, int nl) {
       off += int(3 * jobs[i].K);
     }
 #endif
-  // Float jobs in blocks of about 384 KB (float_block_rows); int8 / q4 jobs the blocks of their own
-  // products (up to 256 rows); tiles64 jobs one tile of 64 columns. Dynamic: the two halves of a
-  // static split finished up to 30 % apart (decode on 2 cores).
+  // Jobs in blocks of about 384 KB of weights (decode_block_rows, ops/cpu/quant_matmul.h); tiles64
+  // jobs one tile of 64 columns. Dynamic: the two halves of a static split finished up to 30 %
+  // apart (decode on 2 cores).
   int64_t work = 0;
   for (int i = 0; i < n; i++) {
     const int64_t N = jobs[i].N;
     int64_t& blk = blk_buf[i];
-    if (jobs[i].i8 || jobs[i].q4) blk = quant_block_rows(N);
-    else if (!jobs[i].tiles64) blk = float_block_rows(N, jobs[i].K * int64_t(dtype_size(jobs[i].dt)), nt);
+    if (jobs[i].q4) blk = decode_block_rows(N, q4_row_bytes(jobs[i].K), nt);
+    else if (jobs[i].i8) blk = decode_block_rows(N, jobs[i].K, nt);
+    else if (!jobs[i].tiles64) blk = decode_block_rows(N, jobs[i].K * int64_t(dtype_size(jobs[i].dt)), nt);
     first_buf[i + 1] = first_buf[i] + (N + blk - 1) / blk;
     work += N * jobs[i].K;
   }

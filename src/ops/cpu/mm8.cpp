@@ -275,7 +275,7 @@ void mm8_forward(float* out, const float* inp, const Mm8Weight& w, int64_t M, bo
     for (int64_t m = 0; m < M; m++) mm8_prepare(vec_buf[m], xr_buf.data() + m * per, inp + m * K, w);
     const Mm8Vec* vs = vec_buf.data();
     // Block-major: a 4-row group of q is loaded once from memory and reused from L1 for every x row.
-    quant_rows_block_major(M, N, K, par, [&](int64_t m, int64_t g, int64_t g1) {
+    quant_rows_block_major(M, N, K, K, par, [&](int64_t m, int64_t g, int64_t g1) {
       rows_kernel(out + m * N, vs[m], w, g, g1, accumulate);
     });
     return;

@@ -259,7 +259,7 @@ void q4_forward(float* out, const float* inp, const Q4Weight& w, int64_t M, bool
     for (int64_t m = 0; m < M; m++) q4_prepare(vec_buf[m], prep.data() + per * m, inp + m * K, K);
     const Q4Vec* vs = vec_buf.data();
     // Block-major: a 4-row group of q is loaded once from memory and reused from L1 for every x row.
-    quant_rows_block_major(M, N, K, par, [&](int64_t m, int64_t g, int64_t g1) {
+    quant_rows_block_major(M, N, K, q4_row_bytes(K), par, [&](int64_t m, int64_t g, int64_t g1) {
       rows_kernel(out + m * N, vs[m], w, g, g1, accumulate);
     });
     return;

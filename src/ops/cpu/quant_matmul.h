@@ -1,6 +1,6 @@
 // quant_matmul.h — the two loops shared by the quantized matmuls (mm8, q4), out (M, N) [+]=
 // inp (M, K) · W'ᵀ for a quantized W' (N, K):
-//   few rows (decode, batched decode): W' rows in blocks of up to 256 across threads, each 4-row
+//   few rows (decode, batched decode): W' rows in blocks of about 384 KB across threads, each 4-row
 //     group applied to every x row while it is in L1 (the same 4-row groups for any M, so a row's
 //     result does not depend on the batch);
 //   prefill: W' widened to fp32 a panel of rows at a time (about 512 KB, at least 16 rows), each
@@ -9,6 +9,8 @@
 //     x rounded to bf16 once, W' widened and rounded to bf16 a panel of up to about 2 MB at a time
 //     (its rows across the threads), each panel multiplied by the bf16 GEMM on all threads.
 #pragma once
+#include <omp.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <vector>
@@ -20,20 +22,23 @@
 
 namespace rwkv {
 
-// Rows of a quantized W' (N rows) per decode task, a multiple of 4: 256 (two halves of at least
-// 64 for fewer than 512 rows). Long runs stream better than balanced ones: decode on 2 threads,
-// 3 interleaved rounds, int8 181/165/185 -> 191/190/203 tok/s and q4 269/250/284 -> 284/275/300
-// against 64-row blocks halved to 4 per thread, though the 768-row products then split 512 / 256.
-// gemv_batch (ops/gemv.h) blocks its int8 and q4 jobs the same way.
-inline int64_t quant_block_rows(int64_t N) {
-  constexpr int64_t kRows = 256;
-  return N < 2 * kRows ? std::max<int64_t>(64, (N / 2 + 3) / 4 * 4) : kRows;
+// Rows per decode task of a product over N weight rows of row_bytes each, split over nt threads:
+// blocks of about 384 KB, their count a multiple of nt, rows a multiple of 4. Long runs stream
+// better than short ones, as long as the threads finish together. From DRAM on 2 threads: bf16
+// 65536x768 45.5 -> 51.2 GB/s and 3072x768 43.7 -> 47.5 GB/s against 64-row blocks; a decode-like
+// sequence of q4 products (L12-D768) 1.90 -> 1.69 ms against 256-row blocks, whose 768-row
+// products split 512 / 256. gemv_batch (ops/gemv.h) blocks every job this way.
+inline int64_t decode_block_rows(int64_t N, int64_t row_bytes, int nt) {
+  constexpr int64_t kBlock = 384 << 10;
+  int64_t nblk = std::max<int64_t>(1, (N * row_bytes + kBlock / 2) / kBlock);
+  nblk = (nblk + nt - 1) / nt * nt;
+  return std::max<int64_t>(4, (N + 4 * nblk - 1) / (4 * nblk) * 4);
 }
 
 // rows(m, g, g1) computes out[m, g:g1] for x row m and W' rows [g, g1) (at most 4).
 template <class Rows>
-void quant_rows_block_major(int64_t M, int64_t N, int64_t K, bool par, Rows rows) {
-  const int64_t blk = quant_block_rows(N);
+void quant_rows_block_major(int64_t M, int64_t N, int64_t K, int64_t row_bytes, bool par, Rows rows) {
+  const int64_t blk = decode_block_rows(N, row_bytes, par ? omp_get_max_threads() : 1);
   const int64_t nblk = (N + blk - 1) / blk;
 #pragma omp parallel for schedule(dynamic, 1) if (par && nblk > 1 && M * N * K > (1 << 15))
   for (int64_t b = 0; b < nblk; b++) {
