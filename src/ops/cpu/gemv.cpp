@@ -9,11 +9,13 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cstring>
 #include <vector>
 
 #include "core/error.h"
+#include "core/steal_ranges.h"
 #include "ops/activation.h"
 #include "ops/cpu/bf16_gemm.h"
 #include "ops/cpu/quant_matmul.h"
@@ -270,6 +272,14 @@ void widen_rows(float* out, const uint16_t* in, DType dt, int64_t n) {
   }
 }
 
+// Rows of a job per unit of its split: 4 (a group of the kernels), or a tile of 64 columns.
+int64_t unit_rows(const GemvJob& j) { return j.tiles64 ? 64 : 4; }
+
+// Bytes of one row of a job's weights.
+int64_t row_bytes(const GemvJob& j) {
+  return j.q4 ? q4_row_bytes(j.K) : j.i8 ? j.K : j.K * int64_t(dtype_size(j.dt));
+}
+
 }  // namespace
 
 void gemv_batch(const GemvJob* row_jobs, int n, const GemvLora* loras, int nl) {
@@ -290,7 +300,7 @@ void gemv_batch(const GemvJob* row_jobs, int n, const GemvLora* loras, int nl) {
   const int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
   // The caller's buffers (thread_local: workers reach them through the pointers below).
   thread_local std::vector<XSplit> xs_buf;
-  thread_local std::vector<int64_t> first_buf, blk_buf;  // first block of job i; its block rows
+  thread_local std::vector<int64_t> first_buf;  // first unit of job i
   xs_buf.assign(size_t(na), XSplit{});
   // int8 jobs: x scaled by ry and its sums, once per job (ops/mm8.h)
   thread_local std::vector<Mm8Vec> v8_buf;
@@ -320,7 +330,6 @@ void gemv_batch(const GemvJob* row_jobs, int n, const GemvLora* loras, int nl) {
     }
   const Q4Vec* v4 = v4_buf.data();
   first_buf.assign(size_t(n) + 1, 0);
-  blk_buf.assign(size_t(n), 64);
 #if defined(__AVX512BF16__)
   thread_local std::vector<uint16_t> xsplit;
   int64_t nsplit = 0;
@@ -333,22 +342,16 @@ void gemv_batch(const GemvJob* row_jobs, int n, const GemvLora* loras, int nl) {
       off += int(3 * jobs[i].K);
     }
 #endif
-  // Jobs in blocks of about 384 KB of weights (decode_block_rows, ops/cpu/quant_matmul.h); tiles64
-  // jobs one tile of 64 columns. Dynamic: the two halves of a static split finished up to 30 %
-  // apart (decode on 2 cores).
+  // Row jobs cut in units of 4 rows (tiles64 jobs: tiles of 64), split over the threads as
+  // contiguous parts with stealing (core/steal_ranges.h).
   int64_t work = 0;
   for (int i = 0; i < n; i++) {
-    const int64_t N = jobs[i].N;
-    int64_t& blk = blk_buf[i];
-    if (jobs[i].q4) blk = decode_block_rows(N, q4_row_bytes(jobs[i].K), nt);
-    else if (jobs[i].i8) blk = decode_block_rows(N, jobs[i].K, nt);
-    else if (!jobs[i].tiles64) blk = decode_block_rows(N, jobs[i].K * int64_t(dtype_size(jobs[i].dt)), nt);
-    first_buf[i + 1] = first_buf[i] + (N + blk - 1) / blk;
-    work += N * jobs[i].K;
+    first_buf[i + 1] = first_buf[i] + (jobs[i].N + unit_rows(jobs[i]) - 1) / unit_rows(jobs[i]);
+    work += jobs[i].N * jobs[i].K;
   }
   for (int i = n; i < na; i++) work += jobs[i].N * jobs[i].K;
   const XSplit* xs = xs_buf.data();
-  const int64_t *first = first_buf.data(), *blk = blk_buf.data();
+  const int64_t* first = first_buf.data();
   // LoRA l whole on this thread: h = first, act(h) in place, second.y = bias, then second
   auto run_lora = [&](int l) {
     const int a = n + 2 * l;
@@ -362,18 +365,22 @@ void gemv_batch(const GemvJob* row_jobs, int n, const GemvLora* loras, int nl) {
     for (int i = 0; i < n; i++) job_rows(jobs[i], xs[i], v8[i], v4[i], 0, jobs[i].N);
     return;
   }
-  // the LoRAs first (two products in a row each), then the row blocks
-  const int64_t total = nl + first[n];
-#pragma omp parallel for schedule(dynamic, 1)
-  for (int64_t t = 0; t < total; t++) {
-    if (t < nl) {
-      run_lora(int(t));
-      continue;
-    }
-    const int64_t b = t - nl;
-    const int i = int(std::upper_bound(first, first + n + 1, b) - first) - 1;
-    const int64_t r0 = (b - first[i]) * blk[i];
-    job_rows(jobs[i], xs[i], v8[i], v4[i], r0, std::min(jobs[i].N, r0 + blk[i]));
+  // the LoRAs first (each whole on the thread that takes it), then the row units
+  const int64_t units = first[n];
+  const int64_t piece = n ? decode_piece_groups(unit_rows(jobs[0]) / 4 * row_bytes(jobs[0])) : 1;
+  std::atomic<int> next_lora{0};
+  StealRanges parts(units, nt);
+#pragma omp parallel
+  {
+    for (int l; (l = next_lora.fetch_add(1, std::memory_order_relaxed)) < nl;) run_lora(l);
+    parts.run(piece, [&](int64_t u0, int64_t u1) {
+      int i = int(std::upper_bound(first, first + n + 1, u0) - first) - 1;
+      for (int64_t u = u0; u < u1; i++) {
+        const int64_t e = std::min(u1, first[i + 1]), unit = unit_rows(jobs[i]);
+        job_rows(jobs[i], xs[i], v8[i], v4[i], (u - first[i]) * unit, std::min(jobs[i].N, (e - first[i]) * unit));
+        u = e;
+      }
+    });
   }
 }
 

@@ -1,6 +1,6 @@
 // quant_matmul.h — the two loops shared by the quantized matmuls (mm8, q4), out (M, N) [+]=
 // inp (M, K) · W'ᵀ for a quantized W' (N, K):
-//   few rows (decode, batched decode): W' rows in blocks of about 384 KB across threads, each 4-row
+//   few rows (decode, batched decode): W' rows split over the threads in contiguous parts, each 4-row
 //     group applied to every x row while it is in L1 (the same 4-row groups for any M, so a row's
 //     result does not depend on the batch);
 //   prefill: W' widened to fp32 a panel of rows at a time (about 512 KB, at least 16 rows), each
@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/dtype.h"
+#include "core/steal_ranges.h"
 #include "ops/cast.h"
 #include "ops/cpu/bf16_gemm.h"
 #include "ops/cpu/sgemm.h"
@@ -35,19 +36,24 @@ inline int64_t decode_block_rows(int64_t N, int64_t row_bytes, int nt) {
   return std::max<int64_t>(4, (N + 4 * nblk - 1) / (4 * nblk) * 4);
 }
 
-// rows(m, g, g1) computes out[m, g:g1] for x row m and W' rows [g, g1) (at most 4).
+// 4-row groups per piece of a decode product's split (core/steal_ranges.h): about 16 KB of weights.
+inline int64_t decode_piece_groups(int64_t row_bytes) { return std::max<int64_t>(1, (16 << 10) / (4 * row_bytes)); }
+
+// rows(m, g, g1) computes out[m, g:g1] for x row m and W' rows [g, g1) (at most 4). The 4-row
+// groups split over the threads as contiguous parts with stealing (core/steal_ranges.h).
 template <class Rows>
 void quant_rows_block_major(int64_t M, int64_t N, int64_t K, int64_t row_bytes, bool par, Rows rows) {
-  const int64_t blk = decode_block_rows(N, row_bytes, par ? omp_get_max_threads() : 1);
-  const int64_t nblk = (N + blk - 1) / blk;
-#pragma omp parallel for schedule(dynamic, 1) if (par && nblk > 1 && M * N * K > (1 << 15))
-  for (int64_t b = 0; b < nblk; b++) {
-    const int64_t r0 = b * blk, r1 = std::min(N, r0 + blk);
-    for (int64_t g = r0; g < r1; g += 4) {
-      const int64_t g1 = std::min(r1, g + 4);
+  const int64_t groups = (N + 3) / 4;
+  auto run = [&](int64_t u0, int64_t u1) {
+    for (int64_t g = 4 * u0; g < std::min(N, 4 * u1); g += 4) {
+      const int64_t g1 = std::min(N, g + 4);
       for (int64_t m = 0; m < M; m++) rows(m, g, g1);
     }
-  }
+  };
+  if (!par || groups < 2 || M * N * K <= (1 << 15)) return run(0, groups);
+  StealRanges split(groups, omp_get_max_threads());
+#pragma omp parallel
+  split.run(decode_piece_groups(row_bytes), run);
 }
 
 // dequant(float* panel, int64_t n0, int64_t n1) writes rows [n0, n1) of W' as (n1 - n0, K) fp32.
