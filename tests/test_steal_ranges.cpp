@@ -16,7 +16,7 @@ using namespace rwkv;
 
 TEST(StealRanges, EveryUnitOnceInPiecesOfAtMostChunk) {
   for (int team : {1, 2, 3, 5})
-    for (int extra : {0, 2})  // parts cut for more threads than the region gets
+    for (int extra : {0, 2, 7})  // parts cut for more threads than the region gets (past 8: on the heap)
       for (int64_t n : {0, 1, 5, 100, 1000, 12345})
         for (int64_t chunk : {1, 3, 64}) {
           const int nt = team + extra;

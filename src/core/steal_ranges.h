@@ -10,22 +10,24 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
-#include <vector>
+#include <memory>
 
 namespace rwkv {
 
 class StealRanges {
  public:
   // Parts of [0, n) (n < 2^32) for nt threads; construct before the parallel region, run() inside it.
-  StealRanges(int64_t n, int nt) : parts_(size_t(nt)) {
-    for (int t = 0; t < nt; t++) parts_[size_t(t)].v.store(pack(n * t / nt, n * (t + 1) / nt), std::memory_order_relaxed);
+  StealRanges(int64_t n, int nt) : nt_(nt) {
+    if (nt > kInline) heap_ = std::make_unique<Part[]>(size_t(nt));
+    parts_ = nt > kInline ? heap_.get() : inline_;
+    for (int t = 0; t < nt; t++) parts_[t].v.store(pack(n * t / nt, n * (t + 1) / nt), std::memory_order_relaxed);
   }
 
   // f(u0, u1) for consecutive pieces of at most `chunk` units of this thread's part, then of the
   // parts it takes from others. Called by every thread of the region (omp_get_thread_num() < nt).
   template <class F>
   void run(int64_t chunk, F&& f) {
-    const int nt = int(parts_.size()), me = omp_get_thread_num();
+    const int nt = nt_, me = omp_get_thread_num();
     // a part, a piece at a time from its front (a thief may move its end meanwhile)
     auto walk = [&](std::atomic<uint64_t>& part) {
       uint64_t v = part.load(std::memory_order_acquire);
@@ -38,19 +40,19 @@ class StealRanges {
         v = part.load(std::memory_order_acquire);
       }
     };
-    std::atomic<uint64_t>& mine = parts_[size_t(me)].v;
+    std::atomic<uint64_t>& mine = parts_[me].v;
     walk(mine);
     if (me == 0)  // the parts of threads the region did not get, if it got fewer than nt
-      for (int t = omp_get_num_threads(); t < nt; t++) walk(parts_[size_t(t)].v);
+      for (int t = omp_get_num_threads(); t < nt; t++) walk(parts_[t].v);
     for (;;) {  // the back half of the largest part left, while it is worth more than two pieces
       int victim = 0;
       int64_t most = 0;
       for (int t = 0; t < nt; t++) {
-        const uint64_t w = parts_[size_t(t)].v.load(std::memory_order_acquire);
+        const uint64_t w = parts_[t].v.load(std::memory_order_acquire);
         if (hi_of(w) - lo_of(w) > most) most = hi_of(w) - lo_of(w), victim = t;
       }
       if (most < 2 * chunk) return;  // what is left its owner finishes within two pieces
-      std::atomic<uint64_t>& theirs = parts_[size_t(victim)].v;
+      std::atomic<uint64_t>& theirs = parts_[victim].v;
       uint64_t w = theirs.load(std::memory_order_acquire);
       const int64_t lo = lo_of(w), hi = hi_of(w), mid = lo + (hi - lo) / 2;
       if (hi - lo < 2 * chunk || !theirs.compare_exchange_strong(w, pack(lo, mid), std::memory_order_acq_rel)) continue;
@@ -63,10 +65,14 @@ class StealRanges {
   static uint64_t pack(int64_t lo, int64_t hi) { return uint64_t(lo) << 32 | uint64_t(hi); }
   static int64_t lo_of(uint64_t v) { return int64_t(v >> 32); }
   static int64_t hi_of(uint64_t v) { return int64_t(v & 0xffffffffu); }
-  struct alignas(64) Part {
+  struct alignas(64) Part {  // one cache line each: an owner's steps stay in its own core's cache
     std::atomic<uint64_t> v{0};
   };
-  std::vector<Part> parts_;
+  static constexpr int kInline = 8;  // parts kept in the object (no allocation per product)
+  int nt_;
+  Part inline_[kInline];
+  std::unique_ptr<Part[]> heap_;
+  Part* parts_;
 };
 
 }  // namespace rwkv
