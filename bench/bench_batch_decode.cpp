@@ -39,7 +39,7 @@ double decode_rate(const Engine& e, int B, int steps) {
     for (int i = 0; i < 8; i++) prompt[i] = (b * 131 + i * 7919) % V;
     BatchEntry p{b, prompt, Logits::Last};
     e.forward({&p, 1}, pool, ws);
-    next[b] = int32_t(std::max_element(ws.logits(0), ws.logits(0) + V) - ws.logits(0));
+    next[b] = greedy_token(ws.logits(0), V);
   }
   double best = 0;
   for (int round = 0; round < 3; round++) {
@@ -47,7 +47,7 @@ double decode_rate(const Engine& e, int B, int steps) {
     for (int s = 0; s < steps; s++) {
       for (int b = 0; b < B; b++) batch[b] = {b, {&next[b], 1}, Logits::Last};
       e.forward(batch, pool, ws);
-      for (int b = 0; b < B; b++) next[b] = int32_t(std::max_element(ws.logits(b), ws.logits(b) + V) - ws.logits(b));
+      for (int b = 0; b < B; b++) next[b] = greedy_token(ws.logits(b), V);
     }
     best = std::max(best, double(B) * steps / secs(t0));
   }

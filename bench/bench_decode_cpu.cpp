@@ -144,7 +144,7 @@ int main(int argc, char** argv) {
       bw.measure(2);  // the bound uses the best bandwidth seen, including right next to decoding
       t0 = Clock::now();
       for (int i = 0; i < n_decode; i++) {
-        tok = int32_t(std::max_element(logits, logits + c.vocab_size) - logits);
+        tok = greedy_token(logits, c.vocab_size);
         feed(&tok, 1);
       }
       dec = std::max(dec, n_decode / secs(t0));

@@ -66,7 +66,7 @@ int main(int argc, char** argv) {
     int32_t tok = 0;
     for (int i = 0; i < n; i++) {
       feed(&tok, 1);
-      tok = int32_t(std::max_element(logits, logits + V) - logits);
+      tok = greedy_token(logits, V);
     }
     auto t2 = std::chrono::steady_clock::now();
     double pre = std::chrono::duration<double>(t1 - t0).count(), dec = std::chrono::duration<double>(t2 - t1).count();
