@@ -23,19 +23,6 @@
 
 namespace rwkv {
 
-// Rows per decode task of a product over N weight rows of row_bytes each, split over nt threads:
-// blocks of about 384 KB, their count a multiple of nt, rows a multiple of 4. Long runs stream
-// better than short ones, as long as the threads finish together. From DRAM on 2 threads: bf16
-// 65536x768 45.5 -> 51.2 GB/s and 3072x768 43.7 -> 47.5 GB/s against 64-row blocks; a decode-like
-// sequence of q4 products (L12-D768) 1.90 -> 1.69 ms against 256-row blocks, whose 768-row
-// products split 512 / 256. gemv_batch (ops/gemv.h) blocks every job this way.
-inline int64_t decode_block_rows(int64_t N, int64_t row_bytes, int nt) {
-  constexpr int64_t kBlock = 384 << 10;
-  int64_t nblk = std::max<int64_t>(1, (N * row_bytes + kBlock / 2) / kBlock);
-  nblk = (nblk + nt - 1) / nt * nt;
-  return std::max<int64_t>(4, (N + 4 * nblk - 1) / (4 * nblk) * 4);
-}
-
 // 4-row groups per piece of a decode product's split (core/steal_ranges.h): about 16 KB of weights.
 inline int64_t decode_piece_groups(int64_t row_bytes) { return std::max<int64_t>(1, (16 << 10) / (4 * row_bytes)); }
 
