@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "core/team.h"
 #include "ops/embedding.h"
 #include "ops/gemv.h"
 #include "ops/layernorm.h"
@@ -28,6 +29,13 @@ const StatePart* StateLayout::find(const std::string& name) const {
 void BlockModel::load_io() { io_.load(w_, cfg_.n_embd, cfg_.vocab_size); }
 
 void BlockModel::forward(const ModelBatch& b, Arena& scratch) const {
+  // one token: the threads held as one team for the whole step (core/team.h), which its ~50
+  // short products then share without a fork/join each
+  if (b.M == 1) return team_scope([&] { forward_rows(b, scratch); });
+  forward_rows(b, scratch);
+}
+
+void BlockModel::forward_rows(const ModelBatch& b, Arena& scratch) const {
   const int C = cfg_.n_embd;
   const int64_t M = b.M;
   float* x = scratch.floats(size_t(M) * C);  // (M, C) residual stream

@@ -92,6 +92,9 @@ class BlockModel : public Model {
   void load_io();  // emb, ln0, ln_out, head from w_ (cfg_ set first)
   WeightStore w_;
   ModelIo io_;
+
+ private:
+  void forward_rows(const ModelBatch& b, Arena& scratch) const;
 };
 
 // A BlockModel whose blocks are one weight struct per layer (RWKV-4/5/6); the version's

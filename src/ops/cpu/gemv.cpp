@@ -16,6 +16,7 @@
 
 #include "core/error.h"
 #include "core/steal_ranges.h"
+#include "core/team.h"
 #include "ops/activation.h"
 #include "ops/cpu/bf16_gemm.h"
 #include "ops/cpu/quant_matmul.h"
@@ -297,7 +298,7 @@ void gemv_batch(const GemvJob* row_jobs, int n, const GemvLora* loras, int nl) {
   for (int i = 0; i < na; i++)
     if (!jobs[i].i8 && !jobs[i].q4 && jobs[i].dt != DType::F32 && jobs[i].dt != DType::BF16 && jobs[i].dt != DType::F16)
       fail("ops", "gemv: weight dtype {} is not supported (fp32, bf16, fp16)", dtype_name(jobs[i].dt));
-  const int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
+  const int nt = team_threads();
   // The caller's buffers (thread_local: workers reach them through the pointers below).
   thread_local std::vector<XSplit> xs_buf;
   thread_local std::vector<int64_t> first_buf;  // first unit of job i
@@ -370,8 +371,7 @@ void gemv_batch(const GemvJob* row_jobs, int n, const GemvLora* loras, int nl) {
   const int64_t piece = n ? decode_piece_groups(unit_rows(jobs[0]) / 4 * row_bytes(jobs[0])) : 1;
   std::atomic<int> next_lora{0};
   StealRanges parts(units, nt);
-#pragma omp parallel
-  {
+  team_run([&](int) {
     for (int l; (l = next_lora.fetch_add(1, std::memory_order_relaxed)) < nl;) run_lora(l);
     parts.run(piece, [&](int64_t u0, int64_t u1) {
       int i = int(std::upper_bound(first, first + n + 1, u0) - first) - 1;
@@ -381,7 +381,7 @@ void gemv_batch(const GemvJob* row_jobs, int n, const GemvLora* loras, int nl) {
         u = e;
       }
     });
-  }
+  });
 }
 
 void gemv_forward(float* y, const float* x, const void* W, DType wdt, int64_t N, int64_t K, bool accumulate) {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/team.h"
 #include "ops/cpu/quant_matmul.h"
 #include "ops/cpu/sgemm.h"
 #include "ops/cpu/simd_reduce.h"
@@ -265,7 +266,7 @@ void mm8_rows(float* y, const Mm8Vec& v, const Mm8Weight& w, int64_t r0, int64_t
 
 void mm8_forward(float* out, const float* inp, const Mm8Weight& w, int64_t M, bool accumulate) {
   const int64_t N = w.N, K = w.K;
-  const bool par = !omp_in_parallel() && omp_get_max_threads() > 1;
+  const bool par = team_threads() > 1;
   if (M <= kRowsMax || row_invariant_products()) {
     thread_local std::vector<float> xr_buf;  // the caller's; workers read it through `vs`
     thread_local std::vector<Mm8Vec> vec_buf;

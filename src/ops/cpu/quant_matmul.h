@@ -17,6 +17,7 @@
 
 #include "core/dtype.h"
 #include "core/steal_ranges.h"
+#include "core/team.h"
 #include "ops/cast.h"
 #include "ops/cpu/bf16_gemm.h"
 #include "ops/cpu/sgemm.h"
@@ -37,10 +38,10 @@ void quant_rows_block_major(int64_t M, int64_t N, int64_t K, int64_t row_bytes, 
       for (int64_t m = 0; m < M; m++) rows(m, g, g1);
     }
   };
-  if (!par || groups < 2 || M * N * K <= (1 << 15)) return run(0, groups);
-  StealRanges split(groups, omp_get_max_threads());
-#pragma omp parallel
-  split.run(decode_piece_groups(row_bytes), run);
+  const int nt = team_threads();
+  if (!par || groups < 2 || M * N * K <= (1 << 15) || nt == 1) return run(0, groups);
+  StealRanges split(groups, nt);
+  team_run([&](int) { split.run(decode_piece_groups(row_bytes), run); });
 }
 
 // dequant(float* panel, int64_t n0, int64_t n1) writes rows [n0, n1) of W' as (n1 - n0, K) fp32.
