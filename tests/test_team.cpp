@@ -2,8 +2,8 @@
 // the team (thread ids and team size as OpenMP reports them), steps see what thread 0 wrote
 // before them and thread 0 sees what they wrote; exceptions from a worker's step, thread 0's step
 // and the body reach the caller and leave the threads usable; a team_run from inside a step, or
-// a scope inside another parallel region, runs on the calling thread alone; and a decode step
-// gives the same logits inside a scope as outside one.
+// a scope inside another parallel region, runs on the calling thread alone; and the decode
+// products (q4, bf16, fp32 x @ W) give the same bits inside a scope as outside one.
 #include <omp.h>
 
 #include <atomic>
@@ -122,4 +122,12 @@ TEST(Team, ProductsGiveTheSameBitsInAScope) {
   });
   EXPECT_EQ(y4, s4);
   EXPECT_EQ(yb, sb);
+  // x @ W for fp32 W (K, N) row-major (RWKV-6's LoRAs): many column tiles, and few (split over k)
+  for (int64_t n : {int64_t(768), int64_t(64)}) {
+    const size_t nn = static_cast<size_t>(n);
+    std::vector<float> yp(nn), sp(nn);
+    gemv_plain_forward(yp.data(), x.data(), W.data(), K, n);
+    team_scope([&] { gemv_plain_forward(sp.data(), x.data(), W.data(), K, n); });
+    EXPECT_EQ(yp, sp) << "N " << n;
+  }
 }

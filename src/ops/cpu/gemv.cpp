@@ -401,14 +401,17 @@ void gemv_tiles64_layout(void* out, const void* W, int64_t K, int64_t N, size_t 
 
 void gemv_plain_forward(float* y, const float* x, const float* W, int64_t K, int64_t N, bool accumulate) {
   const int64_t tile = 64, ntile = (N + tile - 1) / tile;
-  const int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
+  const int nt = team_threads();
   if (K * N < (1 << 15) || nt == 1) {
     for (int64_t t = 0; t < ntile; t++) cols_dot(y, x, W, DType::F32, K, N, t * tile, std::min(N, (t + 1) * tile), accumulate);
     return;
   }
-  if (ntile >= 2 * nt) {
-#pragma omp parallel for schedule(dynamic, 1)
-    for (int64_t t = 0; t < ntile; t++) cols_dot(y, x, W, DType::F32, K, N, t * tile, std::min(N, (t + 1) * tile), accumulate);
+  if (ntile >= 2 * nt) {  // tiles taken one at a time
+    std::atomic<int64_t> next{0};
+    team_run([&](int) {
+      for (int64_t t; (t = next.fetch_add(1, std::memory_order_relaxed)) < ntile;)
+        cols_dot(y, x, W, DType::F32, K, N, t * tile, std::min(N, (t + 1) * tile), accumulate);
+    });
     return;
   }
   // Few column tiles (a LoRA's x @ w1 has N = 32..128): split the rows k instead, one partial
@@ -416,13 +419,11 @@ void gemv_plain_forward(float* y, const float* x, const float* W, int64_t K, int
   thread_local std::vector<float> part;  // the caller's; workers see it through `pp`
   part.assign(size_t(nt) * N, 0.f);
   float* pp = part.data();
-#pragma omp parallel num_threads(nt)
-  {
-    const int id = omp_get_thread_num(), n = omp_get_num_threads();
-    const int64_t k0 = K * id / n, k1 = K * (id + 1) / n;
+  team_run([&](int id) {
+    const int64_t k0 = K * id / nt, k1 = K * (id + 1) / nt;
     for (int64_t t = 0; t < ntile; t++)
       cols_dot(pp + size_t(id) * N, x + k0, W + k0 * N, DType::F32, k1 - k0, N, t * tile, std::min(N, (t + 1) * tile), false);
-  }
+  });
   for (int64_t j = 0; j < N; j++) {
     float s = accumulate ? y[j] : 0.f;
     for (int i = 0; i < nt; i++) s += pp[size_t(i) * N + j];
