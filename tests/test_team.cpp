@@ -74,6 +74,8 @@ TEST(Team, ExceptionsReachTheCallerAndTheTeamGoesOn) {
   });
   EXPECT_EQ(after, omp_get_max_threads());
   EXPECT_THROW(team_scope([] { throw std::invalid_argument("body"); }), std::invalid_argument);
+  // outside a scope (a plain omp region) a worker's exception reaches the caller too
+  EXPECT_THROW(team_run([](int t) { if (t == 1) throw std::runtime_error("worker"); }), std::runtime_error);
   std::atomic<int> ran{0};
   team_scope([&] { team_run([&](int) { ran++; }); });  // a new scope after one that threw
   EXPECT_EQ(ran.load(), omp_get_max_threads());

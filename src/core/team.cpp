@@ -3,7 +3,9 @@
 // themselves done. One cache line each way per step.
 #include "core/team.h"
 
+#if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
+#endif
 
 #include <atomic>
 #include <cstdint>
@@ -103,10 +105,9 @@ void scope(void (*body)(void*), void* ctx) {
     const int me = omp_get_thread_num();
     if (me == 0) {
       tm.nt = omp_get_num_threads();
-      tl_team = &tm;
+      tl_team = tm.nt > 1 ? &tm : nullptr;  // a region of one thread: body alone
       try {
-        if (tm.nt > 1) body(ctx);
-        else tl_team = nullptr, body(ctx);
+        body(ctx);
       } catch (...) {
         err = std::current_exception();
       }
@@ -114,9 +115,7 @@ void scope(void (*body)(void*), void* ctx) {
       tm.stop = true;
       tm.gen.fetch_add(1, std::memory_order_release);
     } else {
-      // the team size is known once thread 0 has set it; a worker that starts first waits
-      // for the first step (or the stop), which is published after it
-      worker(tm, me);
+      worker(tm, me);  // each step thread 0 posts, until the stop
     }
   }
   if (err) std::rethrow_exception(err);

@@ -8,7 +8,7 @@
 #pragma once
 #include <omp.h>
 
-#include <utility>
+#include <exception>
 
 namespace rwkv {
 
@@ -29,14 +29,26 @@ inline int team_threads() {
 
 // fn(t) for every t in [0, team_threads()) at once, fn(0) on this thread; returns when all are
 // done (an exception from any thread is rethrown here). Inside fn, omp_get_thread_num() == t
-// and omp_get_num_threads() == team_threads() (core/steal_ranges.h reads them).
+// and omp_get_num_threads() == team_threads() (core/steal_ranges.h reads them), except where an
+// omp region outside a scope gets fewer threads than asked (OMP_DYNAMIC, a thread limit): the
+// missing t then run after their own on the threads it got, so every t still runs once.
 template <class F>
 void team_run(F&& fn) {
   if (team_detail::held())
     return team_detail::run([](void* c, int t) { (*static_cast<F*>(c))(t); }, &fn);
-  if (team_threads() == 1) return fn(0);
-#pragma omp parallel
-  fn(omp_get_thread_num());
+  const int nt = team_threads();
+  if (nt == 1) return fn(0);
+  std::exception_ptr err;  // the first thrown (an exception must not leave the omp region)
+#pragma omp parallel num_threads(nt)
+  for (int t = omp_get_thread_num(); t < nt; t += omp_get_num_threads()) {
+    try {
+      fn(t);
+    } catch (...) {
+#pragma omp critical(rwkv_team_run_error)
+      if (!err) err = std::current_exception();
+    }
+  }
+  if (err) std::rethrow_exception(err);
 }
 
 // body() with the OpenMP threads held for it as one team (see the header comment); inside a
