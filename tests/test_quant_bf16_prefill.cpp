@@ -6,8 +6,9 @@
 //  - the stage is read from the layer's other float tensors (model/weights.h): 'cpu bf16i8' and
 //    'cpu bf16q4' mark their matrices, 'cpu fp32i8' and 'cpu fp32q4' do not, a two-stage strategy
 //    marks only its bf16 layers;
-//  - the RWKV-7 fixture model in bf16q4 and bf16i8: prefill logits vs the same with exact products
-//    within tol::bf16_weights.
+//  - the RWKV-7 fixture model in bf16, bf16q4 and bf16i8 (their LoRAs' prefill products on the
+//    bf16 GEMM too, model/rwkv7_block.h Rwkv7LayerMats::w2t): prefill logits vs the same with exact
+//    products within tol::bf16_weights.
 #include <cstring>
 #include <random>
 
@@ -135,7 +136,7 @@ TEST(QuantBf16Prefill, FixtureModelPrefillCloseToExactProducts) {
   std::vector<int32_t> tok;
   while (tok.size() <= 64) tok.insert(tok.end(), f.tokens.begin(), f.tokens.begin() + f.T);
   const int64_t T = int64_t(tok.size());
-  for (const char* s : {"cpu bf16q4", "cpu bf16i8"}) {
+  for (const char* s : {"cpu bf16", "cpu bf16q4", "cpu bf16i8"}) {
     EngineOptions o;
     o.strategy = Strategy::parse(s);
     auto r = make_runner(f.model, "fixture", o);

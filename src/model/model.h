@@ -15,6 +15,7 @@
 #include "core/tensor.h"
 #include "model/config.h"
 #include "model/weights.h"
+#include "ops/row_invariant.h"
 
 namespace rwkv {
 
@@ -28,12 +29,17 @@ struct SeqRun {
 // Calls f(seq) for each sequence of a batch (SeqRun, or a version's per-layer view of one):
 // several run one sequence per thread; a single one runs on the calling thread outside any
 // parallel region, so the op it calls keeps its own threads (inside a region, even an if(false)
-// one, a nested region gets a team of one).
+// one, a nested region gets a team of one). The caller's row-invariant switch (ops/row_invariant.h,
+// per thread) holds on every thread.
 template <class Seq, class F>
 void for_each_seq(std::span<const Seq> seqs, F&& f) {
   if (seqs.size() == 1) return f(seqs[0]);
+  const bool invariant = row_invariant_products();
 #pragma omp parallel for schedule(dynamic, 1)
-  for (size_t i = 0; i < seqs.size(); i++) f(seqs[i]);
+  for (size_t i = 0; i < seqs.size(); i++) {
+    const RowInvariantScope scope(invariant);
+    f(seqs[i]);
+  }
 }
 
 // One named tensor of a state slot, e.g. "state.3.wkv" (H, N, N) at `offset` floats.

@@ -117,6 +117,10 @@ void Rwkv7Model::bind(const std::string& source) {
   for (int l = 0; l < cfg_.n_layer; l++) {
     const Rwkv7LayerParams& lw = v_.layers[l];
     Rwkv7LayerMats& mm = mats_[l];
+    // a bf16 stage: its big matrices bf16, or quantized with bf16 prefill (bf16i8 / bf16q4)
+    const Rwkv7Mat& r = mm.receptance;
+    const bool bf16_stage = (r.dt == DType::BF16 && !r.i8 && !r.q4) || (r.i8 && r.i8->bf16_prefill) ||
+                            (r.q4 && r.q4->bf16_prefill);
     const std::string pre = fmt::format("blocks.{}.att.", l);
     // w (R, S) -> slot: (S, R) = w^T, or w in column tiles of 64
     auto relaid = [&](const char* name, const float* w, int64_t R, int64_t S, Rwkv7Mat& slot, bool tiles) {
@@ -151,6 +155,17 @@ void Rwkv7Model::bind(const std::string& source) {
     if (l > 0) {
       transposed("v1", lw.v1, C, cfg_.d_mv, mm.v1t);
       tiled("v2", lw.v2, cfg_.d_mv, C, mm.v2_tiles);
+    }
+    // prefill copies for a bf16 stage whose factors are bf16 (see Rwkv7LayerMats::w2t)
+    if (bf16_stage && mm.w1t.dt == DType::BF16) {
+      auto bf16_t = [&](const char* name, const float* w, int64_t R, Rwkv7Mat& slot) {
+        transposed(name, w, R, C, slot);
+        if (slot.p && slot.dt != DType::BF16) slot = {};
+      };
+      bf16_t("w2", lw.w2, cfg_.d_decay, mm.w2t);
+      bf16_t("a2", lw.a2, cfg_.d_aaa, mm.a2t);
+      bf16_t("g2", lw.g2, cfg_.d_gate, mm.g2t);
+      if (l > 0) bf16_t("v2", lw.v2, cfg_.d_mv, mm.v2t);
     }
   }
 }

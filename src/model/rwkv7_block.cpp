@@ -35,6 +35,18 @@ inline void linear(float* out, const float* inp, const float* w32, const Rwkv7Ma
     matmul_linear_forward(out, inp, w32, M, K, N, accumulate);
 }
 
+// A LoRA over M rows (ops/lora.h lora_forward): on a bf16 stage (w1t (D,C) and w2t (C,D) bf16,
+// Rwkv7LayerMats::w2t) both products go through linear_forward_any like the big matrices.
+void lora(float* out, float* h, const float* x, const float* w1, const float* w2, const float* bias, int64_t M,
+          int C, int D, LoraAct act, const Rwkv7Mat& w1t, const Rwkv7Mat& w2t) {
+  if (!w2t.p || row_invariant_products()) return lora_forward(out, h, x, w1, w2, bias, M, C, D, act);
+  linear_forward_any(h, x, w1t.p, w1t.dt, M, C, D);
+  if (act != LoraAct::None) act_forward(h, h, M * D, act == LoraAct::Tanh ? Act::Tanh : Act::Sigmoid);
+  if (bias)
+    for (int64_t m = 0; m < M; m++) std::memcpy(out + m * C, bias, sizeof(float) * C);
+  linear_forward_any(out, h, w2t.p, w2t.dt, M, D, C, bias != nullptr);
+}
+
 bool all_stored(const Rwkv7LayerMats& mm, int layer) {
   for (const Rwkv7Mat* m : {&mm.receptance, &mm.key, &mm.value, &mm.w1t, &mm.w2_tiles, &mm.a1t, &mm.a2_tiles, &mm.g1t, &mm.g2_tiles})
     if (!m->p) return false;
@@ -151,12 +163,12 @@ void rwkv7_layer_forward(const Rwkv7LayerParams& w, const Rwkv7LayerActs& a, con
     decode_projections(w, a, d, layer, mm);
   } else {
     linear(a.r, a.xr, w.receptance, mm.receptance, M, C, C);
-    lora_forward(a.wraw, a.w_h, a.xw, w.w1, w.w2, w.w0, M, C, d.Dw, LoraAct::Tanh);
+    lora(a.wraw, a.w_h, a.xw, w.w1, w.w2, w.w0, M, C, d.Dw, LoraAct::Tanh, mm.w1t, mm.w2t);
     linear(a.k, a.xk, w.key, mm.key, M, C, C);
     linear(a.v_lin, a.xv, w.value, mm.value, M, C, C);
-    if (layer > 0) lora_forward(a.v_s, a.v_h, a.xv, w.v1, w.v2, w.v0, M, C, d.Dv, LoraAct::None);
-    lora_forward(a.a, a.a_h, a.xa, w.a1, w.a2, w.a0, M, C, d.Da, LoraAct::None);
-    lora_forward(a.g, a.g_h, a.xg, w.g1, w.g2, nullptr, M, C, d.Dg, LoraAct::Sigmoid);
+    if (layer > 0) lora(a.v_s, a.v_h, a.xv, w.v1, w.v2, w.v0, M, C, d.Dv, LoraAct::None, mm.v1t, mm.v2t);
+    lora(a.a, a.a_h, a.xa, w.a1, w.a2, w.a0, M, C, d.Da, LoraAct::None, mm.a1t, mm.a2t);
+    lora(a.g, a.g_h, a.xg, w.g1, w.g2, nullptr, M, C, d.Dg, LoraAct::Sigmoid, mm.g1t, mm.g2t);
   }
   act_forward(a.decay, a.wraw, MC, Act::Decay);
   if (layer == 0) {

@@ -74,6 +74,10 @@ struct Rwkv7LayerMats {
   // (as rows of D, each output paid a reduction: ~30 us per layer for 0.44 MB on 2 threads).
   Rwkv7Mat w1t, a1t, v1t, g1t;
   Rwkv7Mat w2_tiles, a2_tiles, v2_tiles, g2_tiles;
+  // A bf16 stage's second halves also as w2t (C,D) = w2^T, bf16: with the first halves above, the
+  // prefill LoRAs then go through linear_forward_any like the big matrices (bf16 x bf16 past a few
+  // rows) instead of fp32 sgemm at N or K = D. Null elsewhere (fp32 stages keep pip's fp32 products).
+  Rwkv7Mat w2t, a2t, v2t, g2t;
 };
 
 // Training state of one layer for the d.B sequences of a training batch, planar: each part of

@@ -4,6 +4,7 @@
 #include "ops/layernorm.h"
 
 #include "core/parallel_for.h"
+#include "ops/cpu/simd_reduce.h"
 
 #include <cmath>
 
@@ -14,14 +15,8 @@ namespace {
 // Normalises n values of `in` (mean/var in double), writes xhat*w + b.
 inline void norm_group(float* out, float* mean_out, float* rstd_out, const float* in,
                        const float* w, const float* b, int n, float eps) {
-  double s = 0;
-  for (int i = 0; i < n; i++) s += in[i];
-  double mu = s / n;
-  double v = 0;
-  for (int i = 0; i < n; i++) {
-    double d = in[i] - mu;
-    v += d * d;
-  }
+  double mu, v;
+  simd::mean_sqdev_f64(in, n, mu, v);
   float rs = float(1.0 / std::sqrt(v / n + eps));
   float m = float(mu);
   for (int i = 0; i < n; i++) out[i] = (in[i] - m) * rs * w[i] + b[i];

@@ -3,8 +3,14 @@
 #include "ops/tmix_out.h"
 
 #include "core/parallel_for.h"
+#include "ops/cpu/simd_reduce.h"
 
 #include <cmath>
+#if defined(__AVX512F__)
+#include <immintrin.h>
+// GCC 12 warns inside its own _mm512_reduce_add_* (an _mm512_undefined helper); a false positive.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <vector>
 
 namespace rwkv {
@@ -17,16 +23,20 @@ void tmix_out_forward(float* out, float* z, float* gn_mean, float* gn_rstd, floa
   parallel_for(M, M * C > 8192, [&](int64_t m) {
     for (int h = 0; h < H; h++) {
       const int64_t o = m * C + int64_t(h) * N;
-      double s = 0;
-      for (int n = 0; n < N; n++) s += y[o + n];
-      double mu = s / N, var = 0;
-      for (int n = 0; n < N; n++) {
-        double d = y[o + n] - mu;
-        var += d * d;
-      }
-      const float rs = float(1.0 / std::sqrt(var / N + LN_X_EPS)), mf = float(mu);
+      double mu, var;
+      simd::mean_sqdev_f64(y + o, N, mu, var);
       float bs = 0;
+#if defined(__AVX512F__)
+      if (N % 16 == 0) {  // 16 lanes, then one reduction (a scalar chain of N adds is latency-bound)
+        __m512 b = _mm512_setzero_ps();
+        for (int n = 0; n < N; n += 16)
+          b = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_loadu_ps(r + o + n), _mm512_loadu_ps(k + o + n)),
+                              _mm512_loadu_ps(r_k + h * N + n), b);
+        bs = _mm512_reduce_add_ps(b);
+      } else
+#endif
       for (int n = 0; n < N; n++) bs += r[o + n] * k[o + n] * r_k[h * N + n];
+      const float rs = float(1.0 / std::sqrt(var / N + LN_X_EPS)), mf = float(mu);
       for (int n = 0; n < N; n++) {
         const int c = h * N + n;
         float zz = (y[o + n] - mf) * rs * lnx_w[c] + lnx_b[c] + bs * v[o + n];
