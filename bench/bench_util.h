@@ -3,6 +3,9 @@
 // with sane scales; every version in its official key layout).
 #pragma once
 #include <immintrin.h>
+// GCC 12 warns inside its own _mm512_reduce_add_ps (an _mm512_undefined helper); a false positive.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <omp.h>
 
 #include <algorithm>
@@ -56,9 +59,10 @@ double best_gflops(double flop, int reps, F&& f) {
 // with explicit vector loads (AVX-512, else AVX2; four accumulators, the sum printed-if-negative
 // so that no load can be dropped) — the decode GEMV's access pattern without its arithmetic.
 // Sizes 256 MiB, 512 MiB and 1 GiB (prefixes of one 1 GiB buffer, all far beyond the caches);
-// passes alternate plain loads and loads behind the non-temporal prefetches the GEMV uses. The
-// machine's neighbours come and go, so each size keeps its best pass over the run, and the bound
-// (best) is the best of all.
+// passes take turns: plain loads, and loads behind non-temporal prefetches 2 KB and 4 KB ahead
+// (the GEMV's, ops/cpu/gemv.cpp kPrefetchAhead), so the bound is the best read any of them
+// gets. The machine's neighbours come and go, so each size keeps its best pass over the run, and
+// the bound (best) is the best of all.
 struct Bandwidth {
   static constexpr size_t kMiB = size_t(1) << 18;  // floats per MiB
   static constexpr size_t kSizes[3] = {256 * kMiB, 512 * kMiB, 1024 * kMiB};
@@ -70,12 +74,12 @@ struct Bandwidth {
     for (size_t i = 0; i < buf.size(); i++) buf[i] = float(i & 7);
   }
   // sum of p[0, n), n a multiple of 64
-  static float sum(const float* p, size_t n, bool nta) {
+  static float sum(const float* p, size_t n, int ahead) {
 #if defined(__AVX512F__)
     __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
     for (size_t i = 0; i < n; i += 64) {
-      if (nta)
-        for (int l = 0; l < 4; l++) _mm_prefetch(reinterpret_cast<const char*>(p + i + 16 * l) + 2048, _MM_HINT_NTA);
+      if (ahead)
+        for (int l = 0; l < 4; l++) _mm_prefetch(reinterpret_cast<const char*>(p + i + 16 * l) + ahead, _MM_HINT_NTA);
       a0 = _mm512_add_ps(a0, _mm512_loadu_ps(p + i));
       a1 = _mm512_add_ps(a1, _mm512_loadu_ps(p + i + 16));
       a2 = _mm512_add_ps(a2, _mm512_loadu_ps(p + i + 32));
@@ -85,8 +89,8 @@ struct Bandwidth {
 #elif defined(__AVX2__)
     __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
     for (size_t i = 0; i < n; i += 32) {
-      if (nta)
-        for (int l = 0; l < 2; l++) _mm_prefetch(reinterpret_cast<const char*>(p + i + 16 * l) + 2048, _MM_HINT_NTA);
+      if (ahead)
+        for (int l = 0; l < 2; l++) _mm_prefetch(reinterpret_cast<const char*>(p + i + 16 * l) + ahead, _MM_HINT_NTA);
       a0 = _mm256_add_ps(a0, _mm256_loadu_ps(p + i));
       a1 = _mm256_add_ps(a1, _mm256_loadu_ps(p + i + 8));
       a2 = _mm256_add_ps(a2, _mm256_loadu_ps(p + i + 16));
@@ -106,7 +110,7 @@ struct Bandwidth {
   }
   void measure(int passes) {
     for (int rep = 0; rep < passes; rep++, passes_done++) {
-      const bool nta = passes_done % 2 == 1;  // alternate plain loads and loads behind NTA prefetches
+      const int ahead = (passes_done % 3) * 2048;  // plain loads, NTA prefetches 2 KB / 4 KB ahead
       for (int s = 0; s < 3; s++) {
         const size_t n = kSizes[s];
         auto t0 = Clock::now();
@@ -115,7 +119,7 @@ struct Bandwidth {
         {
           const size_t nt = omp_get_num_threads(), id = omp_get_thread_num();
           const size_t lo = n / nt * id / 64 * 64, hi = id + 1 == nt ? n : n / nt * (id + 1) / 64 * 64;
-          total += sum(buf.data() + lo, hi - lo, nta);
+          total += sum(buf.data() + lo, hi - lo, ahead);
         }
         const double dt = secs(t0);
         if (total < 0) std::printf("?");

@@ -1,5 +1,6 @@
-// gemv.cpp — CPU gemv / linear with fp32, bf16 or fp16 weights (see ops/gemv.h). Four rows at
-// a time share each load of x; rows are split across OpenMP threads in blocks.
+// gemv.cpp — CPU gemv / linear with fp32, bf16 or fp16 weights (see ops/gemv.h). With AVX-512
+// one row at a time, each thread's rows one sequential stream (kPrefetchAhead); with AVX2 four
+// rows at a time share each load of x. Rows are split across the threads in contiguous parts.
 #include "ops/gemv.h"
 
 // GCC 12 flags its own AVX-512 intrinsics (reduce_add, cvtepu16) as maybe-uninitialized.
@@ -34,18 +35,19 @@ using simd::load16;
 using simd::load8;
 #endif
 
-// The same columns of the next 4-row group (rows w0 + 4K .. w0 + 7K): started one group ahead,
-// the loads of 4 interleaved row streams no longer wait on DRAM, and as non-temporal prefetches
-// the weights (read once per token) do not evict the activations from the caches (bf16 decode
-// GEMV 34 -> 46 -> 52 GB/s on 2 cores). A prefetch past the matrix's end never faults.
-template <typename T>
-inline void prefetch_next_group(const T* w0, int64_t K) {
-  const char* p = reinterpret_cast<const char*>(w0 + 4 * K);
-  const int64_t row = K * int64_t(sizeof(T));
-  _mm_prefetch(p, _MM_HINT_NTA);
-  _mm_prefetch(p + row, _MM_HINT_NTA);
-  _mm_prefetch(p + 2 * row, _MM_HINT_NTA);
-  _mm_prefetch(p + 3 * row, _MM_HINT_NTA);
+// Decode reads each weight once per token, so the GEMV is a stream from DRAM: rows go one at a
+// time, front to back, so each thread's part of W is one sequential stream that the hardware
+// prefetcher follows (4 rows side by side were 4 interleaved streams, and it lost them: 1-row
+// 4 KB-ahead against 4-row next-group prefetching, cold bf16 matrices on 2 cores of the Zen 5
+// host: 768x768 60 -> 72 GB/s, 3072x768 66 -> 77, 768x3072 64 -> 76, 65536x768 72 -> 79), plus a
+// non-temporal prefetch kPrefetchAhead bytes ahead of the loads, which keeps the weights from
+// evicting the activations. x (K floats) stays in L1 for every row. A prefetch past the
+// matrix's end never faults.
+constexpr int64_t kPrefetchAhead = 4096;
+template <int kLines>
+inline void prefetch_ahead(const void* p) {
+  for (int l = 0; l < kLines; l++)
+    _mm_prefetch(static_cast<const char*>(p) + kPrefetchAhead + 64 * l, _MM_HINT_NTA);
 }
 
 inline float to_f32(float v, DType) { return v; }
@@ -74,21 +76,24 @@ void rows_dot(float* y, const float* x, const T* W, DType dt, int64_t r0, int64_
     if constexpr (sizeof(T) == 4) return load16(reinterpret_cast<const float*>(p));
     else return load16(reinterpret_cast<const uint16_t*>(p), dt);
   };
-  const int64_t K16 = K / 16 * 16;
-  for (; r + 4 <= r1; r += 4) {
-    const T *w0 = W + r * K, *w1 = w0 + K, *w2 = w1 + K, *w3 = w2 + K;
-    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-    for (int64_t k = 0; k < K16; k += 16) {
-      prefetch_next_group(w0 + k, K);
-      __m512 xv = _mm512_loadu_ps(x + k);
-      a0 = _mm512_fmadd_ps(ld(w0 + k), xv, a0);
-      a1 = _mm512_fmadd_ps(ld(w1 + k), xv, a1);
-      a2 = _mm512_fmadd_ps(ld(w2 + k), xv, a2);
-      a3 = _mm512_fmadd_ps(ld(w3 + k), xv, a3);
+  // one row at a time (see kPrefetchAhead), two accumulators (even / odd 16-column blocks)
+  const int64_t K32 = K / 32 * 32, K16 = K / 16 * 16;
+  for (; r < r1; r++) {
+    const T* w = W + r * K;
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0;
+    int64_t k = 0;
+    for (; k < K32; k += 32) {
+      prefetch_ahead<int(sizeof(T)) / 2>(w + k);  // 32 weights: 1 line of bf16, 2 of fp32
+      a0 = _mm512_fmadd_ps(ld(w + k), _mm512_loadu_ps(x + k), a0);
+      a1 = _mm512_fmadd_ps(ld(w + k + 16), _mm512_loadu_ps(x + k + 16), a1);
     }
-    float s[4] = {_mm512_reduce_add_ps(a0), _mm512_reduce_add_ps(a1), _mm512_reduce_add_ps(a2),
-                  _mm512_reduce_add_ps(a3)};
-    finish4(y + r, s, w0, x, dt, K16, K, acc);
+    if (k < K16) {
+      a0 = _mm512_fmadd_ps(ld(w + k), _mm512_loadu_ps(x + k), a0);
+      k += 16;
+    }
+    float s = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
+    for (; k < K; k++) s += to_f32(w[k], dt) * x[k];
+    y[r] = acc ? y[r] + s : s;
   }
 #elif defined(__AVX2__) && defined(__F16C__) && defined(__FMA__)
   auto ld = [&](const T* p) {
@@ -123,72 +128,6 @@ void rows_dot(float* y, const float* x, const T* W, DType dt, int64_t r0, int64_
     y[r] = acc ? y[r] + s : s;
   }
 }
-
-#if defined(__AVX512BF16__)
-// bf16 weights with the AVX512-BF16 pair dot product (vdpbf16ps: two bf16 products, exact in
-// fp32, added to an fp32 accumulator). x is split exactly into three bf16 parts
-// x = hi + mid + lo (8 + 8 + 8 of fp32's 24 mantissa bits), so W·x keeps fp32 precision while
-// the 32 weights of one 64-byte load need no widening: 3 instructions instead of 2 loads,
-// 2 widenings, 2 shifts and 2 FMAs.
-struct XSplit {
-  const uint16_t *hi, *mid, *lo;
-};
-
-// buf: 3 * K values.
-XSplit split_x_bf16(const float* x, int64_t K, uint16_t* buf) {
-  uint16_t *hi = buf, *mid = hi + K, *lo = mid + K;
-  int64_t k = 0;
-  // 16 at a time with the round-to-nearest-even conversion of AVX512-BF16
-  auto part = [](__m512 v, uint16_t* out) {
-    const __m256i b = (__m256i)_mm512_cvtneps_pbh(v);
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), b);
-    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(b), 16));  // b as fp32
-  };
-  for (; k + 16 <= K; k += 16) {
-    __m512 r = _mm512_loadu_ps(x + k);
-    r = _mm512_sub_ps(r, part(r, hi + k));
-    r = _mm512_sub_ps(r, part(r, mid + k));
-    part(r, lo + k);
-  }
-  for (; k < K; k++) {
-    float r = x[k];
-    hi[k] = f32_to_bf16(r);
-    r -= bf16_to_f32(hi[k]);  // exact: the rounding error of hi
-    mid[k] = f32_to_bf16(r);
-    r -= bf16_to_f32(mid[k]);
-    lo[k] = f32_to_bf16(r);  // exact: at most 8 significant bits remain
-  }
-  return {hi, mid, lo};
-}
-
-void rows_dot_bf16x3(float* y, const float* x, const XSplit& xs, const uint16_t* W, int64_t r0, int64_t r1,
-                     int64_t K, bool acc) {
-  const int64_t K32 = K / 32 * 32;
-  auto ld = [](const uint16_t* p) { return (__m512bh)_mm512_loadu_si512(p); };
-  int64_t r = r0;
-  for (; r + 4 <= r1; r += 4) {
-    const uint16_t *w0 = W + r * K, *w1 = w0 + K, *w2 = w1 + K, *w3 = w2 + K;
-    // a: hi and lo parts, b: mid parts (two chains per row hide the instruction latency)
-    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
-    for (int64_t k = 0; k < K32; k += 32) {
-      prefetch_next_group(w0 + k, K);
-      const __m512bh h = ld(xs.hi + k), m = ld(xs.mid + k), l = ld(xs.lo + k);
-      __m512bh v = ld(w0 + k);
-      a0 = _mm512_dpbf16_ps(a0, v, h); b0 = _mm512_dpbf16_ps(b0, v, m); a0 = _mm512_dpbf16_ps(a0, v, l);
-      v = ld(w1 + k);
-      a1 = _mm512_dpbf16_ps(a1, v, h); b1 = _mm512_dpbf16_ps(b1, v, m); a1 = _mm512_dpbf16_ps(a1, v, l);
-      v = ld(w2 + k);
-      a2 = _mm512_dpbf16_ps(a2, v, h); b2 = _mm512_dpbf16_ps(b2, v, m); a2 = _mm512_dpbf16_ps(a2, v, l);
-      v = ld(w3 + k);
-      a3 = _mm512_dpbf16_ps(a3, v, h); b3 = _mm512_dpbf16_ps(b3, v, m); a3 = _mm512_dpbf16_ps(a3, v, l);
-    }
-    float s[4] = {_mm512_reduce_add_ps(_mm512_add_ps(a0, b0)), _mm512_reduce_add_ps(_mm512_add_ps(a1, b1)),
-                  _mm512_reduce_add_ps(_mm512_add_ps(a2, b2)), _mm512_reduce_add_ps(_mm512_add_ps(a3, b3))};
-    finish4(y + r, s, w0, x, DType::BF16, K32, K, acc);
-  }
-  if (r < r1) rows_dot(y, x, W, DType::BF16, r, r1, K, acc);
-}
-#endif
 
 // y[n0, n1) (+)= x (K) @ W[:, n0:n1) for a tile of at most 64 columns, W (K, N) row-major.
 template <typename T>
@@ -233,15 +172,8 @@ void cols_dot(float* y, const float* x, const T* W, DType dt, int64_t K, int64_t
   for (int64_t j = 0; j < w; j++) y[n0 + j] = acc ? y[n0 + j] + s[j] : s[j];
 }
 
-#if !defined(__AVX512BF16__)
-struct XSplit {
-  const uint16_t* hi = nullptr;
-};
-#endif
-
-// Outputs [r0, r1) of one job; xs: its split x (bf16 rows with AVX512-BF16), else unused;
-// v8 / v4: its prepared x (int8 / q4 jobs), else unused.
-void job_rows(const GemvJob& j, const XSplit& xs, const Mm8Vec& v8, const Q4Vec& v4, int64_t r0, int64_t r1) {
+// Outputs [r0, r1) of one job; v8 / v4: its prepared x (int8 / q4 jobs), else unused.
+void job_rows(const GemvJob& j, const Mm8Vec& v8, const Q4Vec& v4, int64_t r0, int64_t r1) {
   if (j.tiles64) {  // r0 a multiple of 64: whole tiles, each as a (K, w) matrix of its own
     for (int64_t n0 = r0; n0 < r1; n0 += 64) {
       const int64_t w = std::min<int64_t>(64, j.N - n0);
@@ -255,12 +187,7 @@ void job_rows(const GemvJob& j, const XSplit& xs, const Mm8Vec& v8, const Q4Vec&
   if (j.i8) return mm8_rows(j.y, v8, *j.i8, r0, r1, j.accumulate);
   if (j.q4) return q4_rows(j.y, v4, *j.q4, r0, r1, j.accumulate);
   if (j.dt == DType::F32) return rows_dot(j.y, j.x, static_cast<const float*>(j.W), j.dt, r0, r1, j.K, j.accumulate);
-  const uint16_t* W = static_cast<const uint16_t*>(j.W);
-#if defined(__AVX512BF16__)
-  if (xs.hi) return rows_dot_bf16x3(j.y, j.x, xs, W, r0, r1, j.K, j.accumulate);
-#endif
-  (void)xs;
-  rows_dot(j.y, j.x, W, j.dt, r0, r1, j.K, j.accumulate);
+  rows_dot(j.y, j.x, static_cast<const uint16_t*>(j.W), j.dt, r0, r1, j.K, j.accumulate);
 }
 
 // Runs on the calling thread (linear_forward_any calls it inside its parallel region).
@@ -300,9 +227,7 @@ void gemv_batch(const GemvJob* row_jobs, int n, const GemvLora* loras, int nl) {
       fail("ops", "gemv: weight dtype {} is not supported (fp32, bf16, fp16)", dtype_name(jobs[i].dt));
   const int nt = team_threads();
   // The caller's buffers (thread_local: workers reach them through the pointers below).
-  thread_local std::vector<XSplit> xs_buf;
   thread_local std::vector<int64_t> first_buf;  // first unit of job i
-  xs_buf.assign(size_t(na), XSplit{});
   // int8 jobs: x scaled by ry and its sums, once per job (ops/mm8.h)
   thread_local std::vector<Mm8Vec> v8_buf;
   thread_local std::vector<float> xr8;
@@ -331,18 +256,6 @@ void gemv_batch(const GemvJob* row_jobs, int n, const GemvLora* loras, int nl) {
     }
   const Q4Vec* v4 = v4_buf.data();
   first_buf.assign(size_t(n) + 1, 0);
-#if defined(__AVX512BF16__)
-  thread_local std::vector<uint16_t> xsplit;
-  int64_t nsplit = 0;
-  auto split = [&](const GemvJob& j) { return j.dt == DType::BF16 && !j.tiles64; };
-  for (int i = 0; i < na; i++) nsplit += split(jobs[i]) ? 3 * jobs[i].K : 0;
-  xsplit.resize(size_t(nsplit));
-  for (int i = 0, off = 0; i < na; i++)
-    if (split(jobs[i])) {
-      xs_buf[i] = split_x_bf16(jobs[i].x, jobs[i].K, xsplit.data() + off);
-      off += int(3 * jobs[i].K);
-    }
-#endif
   // Row jobs cut in units of 4 rows (tiles64 jobs: tiles of 64), split over the threads as
   // contiguous parts with stealing (core/steal_ranges.h).
   int64_t work = 0;
@@ -351,19 +264,18 @@ void gemv_batch(const GemvJob* row_jobs, int n, const GemvLora* loras, int nl) {
     work += jobs[i].N * jobs[i].K;
   }
   for (int i = n; i < na; i++) work += jobs[i].N * jobs[i].K;
-  const XSplit* xs = xs_buf.data();
   const int64_t* first = first_buf.data();
   // LoRA l whole on this thread: h = first, act(h) in place, second.y = bias, then second
   auto run_lora = [&](int l) {
     const int a = n + 2 * l;
-    job_rows(jobs[a], xs[a], v8[a], v4[a], 0, jobs[a].N);
+    job_rows(jobs[a], v8[a], v4[a], 0, jobs[a].N);
     if (loras[l].act) act_forward(jobs[a].y, jobs[a].y, jobs[a].N, *loras[l].act);
     if (loras[l].bias) std::memcpy(jobs[a + 1].y, loras[l].bias, sizeof(float) * size_t(jobs[a + 1].N));
-    job_rows(jobs[a + 1], xs[a + 1], v8[a + 1], v4[a + 1], 0, jobs[a + 1].N);
+    job_rows(jobs[a + 1], v8[a + 1], v4[a + 1], 0, jobs[a + 1].N);
   };
   if (work < (1 << 15) || nt == 1) {
     for (int l = 0; l < nl; l++) run_lora(l);
-    for (int i = 0; i < n; i++) job_rows(jobs[i], xs[i], v8[i], v4[i], 0, jobs[i].N);
+    for (int i = 0; i < n; i++) job_rows(jobs[i], v8[i], v4[i], 0, jobs[i].N);
     return;
   }
   // the LoRAs first (each whole on the thread that takes it), then the row units
@@ -377,7 +289,7 @@ void gemv_batch(const GemvJob* row_jobs, int n, const GemvLora* loras, int nl) {
       int i = int(std::upper_bound(first, first + n + 1, u0) - first) - 1;
       for (int64_t u = u0; u < u1; i++) {
         const int64_t e = std::min(u1, first[i + 1]), unit = unit_rows(jobs[i]);
-        job_rows(jobs[i], xs[i], v8[i], v4[i], (u - first[i]) * unit, std::min(jobs[i].N, (e - first[i]) * unit));
+        job_rows(jobs[i], v8[i], v4[i], (u - first[i]) * unit, std::min(jobs[i].N, (e - first[i]) * unit));
         u = e;
       }
     });
