@@ -179,7 +179,9 @@ void rwkv7_layer_forward(const Rwkv7LayerParams& w, const Rwkv7LayerActs& a, con
     vres_forward(a.v, a.v_lin, v_first, a.v_s, M, C);
   }
   act_forward(a.a, a.a, MC, Act::Sigmoid);
-  tmix_kk_forward(a.k2, a.na, a.kka, a.kk, a.kk_nrm, a.k, w.k_k, a.a, w.k_a, M, H, N);
+  // kk and its norms only for a training backward (an inference batch skips their writes)
+  const bool keep = seqs.empty();
+  tmix_kk_forward(a.k2, a.na, a.kka, keep ? a.kk : nullptr, keep ? a.kk_nrm : nullptr, a.k, w.k_k, a.a, w.k_a, M, H, N);
   if (seqs.empty()) {
     wkv7_forward(a.y, st.wkv1, a.ckpt, a.r, a.decay, a.k2, a.v, a.na, a.kka, st.wkv0, B, T, H, N);
   } else {  // per sequence on its state

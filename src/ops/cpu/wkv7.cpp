@@ -109,6 +109,7 @@ inline void wkv7_step(float* __restrict S, float* __restrict y, float* __restric
 void wkv7_run64_transposed(float* __restrict S, float* __restrict y, const float* __restrict r,
                            const float* __restrict w, const float* __restrict k, const float* __restrict v,
                            const float* __restrict a, const float* __restrict b, int T, int64_t stride) {
+  constexpr int kAhead = 4;
   alignas(64) float ST[64 * 64];
   for (int i = 0; i < 64; i++)
     for (int j = 0; j < 64; j++) ST[j * 64 + i] = S[i * 64 + j];
@@ -122,6 +123,9 @@ void wkv7_run64_transposed(float* __restrict S, float* __restrict y, const float
     const int64_t o = int64_t(t) * stride;
     const float *rt = r + o, *wt = w + o, *kt = k + o, *bt = b + o;
     const float* an = t + 1 < T ? a + o + stride : a + o;  // the next token's a (the last: unused)
+    if (t + kAhead < T)  // the token kAhead on: its six vectors are 4 lines each, a row of (T, H*N) apart
+      for (const float* p : {r, w, k, v, a, b})
+        for (int l = 0; l < 4; l++) _mm_prefetch(reinterpret_cast<const char*>(p + o + kAhead * stride + 16 * l), _MM_HINT_T0);
     __m512 vv[4], ya[4], sn[4];
     for (int q = 0; q < 4; q++) {
       vv[q] = _mm512_loadu_ps(v + o + 16 * q);
