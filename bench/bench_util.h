@@ -3,9 +3,6 @@
 // with sane scales; every version in its official key layout).
 #pragma once
 #include <immintrin.h>
-// GCC 12 warns inside its own _mm512_reduce_add_ps (an _mm512_undefined helper); a false positive.
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <omp.h>
 
 #include <algorithm>
@@ -26,6 +23,11 @@
 #include "ops/cpu/blas_core.h"
 #include "ops/cpu/sgemm.h"
 #include "ops/gemv.h"
+
+// GCC 12 warns inside its own _mm512_reduce_add_ps (an _mm512_undefined helper); a false positive.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
 namespace rwkv::bench {
 
@@ -314,3 +316,5 @@ inline StateDict random_versioned_model(const std::string& ver, int L, int C, in
 
 
 }  // namespace rwkv::bench
+
+#pragma GCC diagnostic pop

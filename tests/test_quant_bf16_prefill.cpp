@@ -9,9 +9,11 @@
 //  - the RWKV-7 fixture model in bf16, bf16q4 and bf16i8 (their LoRAs' prefill products on the
 //    bf16 GEMM too, model/rwkv7_block.h Rwkv7LayerMats::w2t): prefill logits vs the same with exact
 //    products within tol::bf16_weights.
+#include <cmath>
 #include <cstring>
 #include <random>
 
+#include "engine/engine.h"
 #include "engine/weight_placement.h"
 #include "infer/runner.h"
 #include "model/weights.h"
@@ -156,6 +158,49 @@ TEST(QuantBf16Prefill, FixtureModelPrefillCloseToExactProducts) {
       EXPECT_EQ(e, 0.0) << s;
     }
   }
+}
+
+// A bf16 model's LoRAs on the bf16 GEMM in prefill (model/rwkv7_block.h Rwkv7LayerMats::w2t):
+// model A holds the fixture in bf16 (its LoRA factors bf16, so they get the prefill copies); model
+// B is A with each LoRA factor back in fp32 and one element moved by an fp32 ulp, so that they are
+// no longer bf16 values: B's LoRAs take the fp32 products (activations exact), A's round theirs to
+// bf16. Past 64 rows A and B differ by that rounding (far more than the ulps), within
+// tol::bf16_weights; with the bf16 GEMM off both multiply exact activations and differ only by the
+// ulps.
+TEST(QuantBf16Prefill, Bf16LorasUseTheBf16Gemm) {
+  auto f = test::load_rwkv7_fixture();
+  std::vector<int32_t> tok;
+  while (tok.size() <= 64) tok.insert(tok.end(), f.tokens.begin(), f.tokens.begin() + f.T);
+  const int64_t T = int64_t(tok.size());
+  StateDict a = convert_float_tensors(f.model, DType::BF16), b = a;
+  int moved = 0;
+  for (auto& [name, t] : b.items) {
+    const std::string leaf = name.substr(name.rfind('.') + 1);
+    if (name.find(".att.") == std::string::npos || leaf.size() != 2 || std::string("wavg").find(leaf[0]) == std::string::npos ||
+        (leaf[1] != '1' && leaf[1] != '2'))
+      continue;
+    Tensor w = t.to(DType::F32);
+    float* p = w.ptr<float>();
+    p[0] = std::nextafter(p[0], 1e30f);
+    t = std::move(w);
+    moved++;
+  }
+  ASSERT_GE(moved, 7);  // w, a, g in each layer, v past layer 0
+  auto logits = [&](const StateDict& sd) {
+    auto r = make_runner(sd, "fixture");
+    std::vector<float> out(size_t(T * r->vocab_size()));
+    RunnerState s = r->zero_state();
+    r->forward(tok.data(), T, s, out.data(), true);
+    return out;
+  };
+  const double e_gemm = test::rel_norm_err(logits(a), logits(b));
+  set_bf16_gemm_enabled(false);
+  const double e_exact = test::rel_norm_err(logits(a), logits(b));
+  set_bf16_gemm_enabled(true);
+  std::printf("bf16 LoRAs vs fp32 ones in prefill: relative error in norm %.3g (bf16 GEMM), %.3g (off)\n", e_gemm, e_exact);
+  EXPECT_LE(e_gemm, test::tol::bf16_weights.rel);
+  EXPECT_LE(e_exact, 1e-5);
+  if (bf16_gemm_available()) EXPECT_GT(e_gemm, 10 * e_exact + 1e-6) << "the LoRAs did not round to bf16";
 }
 
 }  // namespace

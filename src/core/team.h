@@ -9,6 +9,7 @@
 #include <omp.h>
 
 #include <exception>
+#include <memory>
 #include <type_traits>
 
 namespace rwkv {
@@ -36,7 +37,8 @@ inline int team_threads() {
 template <class F>
 void team_run(F&& fn) {
   if (team_detail::held())
-    return team_detail::run([](void* c, int t) { (*static_cast<std::remove_reference_t<F>*>(c))(t); }, &fn);
+    return team_detail::run([](void* c, int t) { (*static_cast<std::remove_reference_t<F>*>(c))(t); },
+                            const_cast<void*>(static_cast<const void*>(std::addressof(fn))));
   const int nt = team_threads();
   if (nt == 1) return fn(0);
   std::exception_ptr err;  // the first thrown (an exception must not leave the omp region)
@@ -56,7 +58,8 @@ void team_run(F&& fn) {
 // parallel region, or with one thread, body() alone. Exceptions from body propagate.
 template <class F>
 void team_scope(F&& body) {
-  team_detail::scope([](void* c) { (*static_cast<std::remove_reference_t<F>*>(c))(); }, &body);
+  team_detail::scope([](void* c) { (*static_cast<std::remove_reference_t<F>*>(c))(); },
+                     const_cast<void*>(static_cast<const void*>(std::addressof(body))));
 }
 
 }  // namespace rwkv

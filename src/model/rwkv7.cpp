@@ -159,8 +159,9 @@ void Rwkv7Model::bind(const std::string& source) {
     // prefill copies for a bf16 stage whose factors are bf16 (see Rwkv7LayerMats::w2t)
     if (bf16_stage && mm.w1t.dt == DType::BF16) {
       auto bf16_t = [&](const char* name, const float* w, int64_t R, Rwkv7Mat& slot) {
-        transposed(name, w, R, C, slot);
-        if (slot.p && slot.dt != DType::BF16) slot = {};
+        const Tensor* t = sd.find(pre + name);
+        if (t && w && (t->dtype == DType::BF16 || (t->dtype == DType::F32 && all_bf16_exact(w, R * C))))
+          transposed(name, w, R, C, slot);
       };
       bf16_t("w2", lw.w2, cfg_.d_decay, mm.w2t);
       bf16_t("a2", lw.a2, cfg_.d_aaa, mm.a2t);

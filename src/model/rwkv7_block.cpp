@@ -39,7 +39,7 @@ inline void linear(float* out, const float* inp, const float* w32, const Rwkv7Ma
 // Rwkv7LayerMats::w2t) both products go through linear_forward_any like the big matrices.
 void lora(float* out, float* h, const float* x, const float* w1, const float* w2, const float* bias, int64_t M,
           int C, int D, LoraAct act, const Rwkv7Mat& w1t, const Rwkv7Mat& w2t) {
-  if (!w2t.p || row_invariant_products()) return lora_forward(out, h, x, w1, w2, bias, M, C, D, act);
+  if (!w1t.p || !w2t.p || row_invariant_products()) return lora_forward(out, h, x, w1, w2, bias, M, C, D, act);
   linear_forward_any(h, x, w1t.p, w1t.dt, M, C, D);
   if (act != LoraAct::None) act_forward(h, h, M * D, act == LoraAct::Tanh ? Act::Tanh : Act::Sigmoid);
   if (bias)

@@ -34,7 +34,7 @@ struct Rwkv7LayerActs {
   float* v;                            // value after the residual (layer 0: = v_lin)
   float *a_h, *a;                      // xa@a1: (M,Da); sigmoid(a0 + ..@a2)
   float *g_h, *g;                      // sigmoid(xg@g1): (M,Dg); ..@g2
-  float *kk, *kk_nrm, *k2, *na, *kka;  // normalised kk; norms (M,H); updated k; -kk; kk*a
+  float *kk, *kk_nrm, *k2, *na, *kka;  // normalised kk; norms (M,H) (both for training only); updated k; -kk; kk*a
   float* y;                            // WKV-7 output
   float* ckpt;                         // WKV state checkpoints (B,H,chunks,N,N) or null
   float *z, *gn_mean, *gn_rstd, *bonus;  // ln_x(y) + bonus*v; (M,H) x3

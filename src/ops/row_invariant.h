@@ -2,7 +2,7 @@
 // of the forward ops (linear_forward_any, matmul_linear_forward, matmul_plain_forward and the
 // decode GEMV paths, which then step aside) computes each output row with the same instruction
 // sequence whatever the number of rows M, the row's place among them, or the thread count, so a
-// row's numbers do not depend on the batch it rides in. By default the products pick a kernel by
+// row's numbers do not depend on the batch it rides in; WKV-7 keeps its per-token step at any T. By default the products pick a kernel by
 // M (GEMV, few-row tiles, sgemm; sgemm also re-blocks by M) and each rounds differently.
 // The engine turns it on for one forward call when EngineOptions::row_invariant is set
 // (evaluation: the same numbers at any batch size); big batches then run slower than sgemm.

@@ -9,6 +9,7 @@
 namespace rwkv {
 
 // k, a, k2, na, kka, kk: (M, H*N); k_k, k_a: (H*N); nrm: (M, H) saved norms (pre-clamp).
+// kk and nrm may be null (an inference forward: only the backward reads them).
 void tmix_kk_forward(float* k2, float* na, float* kka, float* kk, float* nrm, const float* k,
                      const float* k_k, const float* a, const float* k_a, int64_t M, int H, int N);
 // dk2, dna, dkka: incoming (M, H*N); dk, da: (M, H*N); dk_k, dk_a: (H*N).

@@ -53,8 +53,9 @@ inline void prefetch_ahead(const void* p) {
 inline float to_f32(float v, DType) { return v; }
 inline float to_f32(uint16_t v, DType dt) { return dt == DType::BF16 ? bf16_to_f32(v) : f16_to_f32(v); }
 
-// End of a 4-row block: adds the columns [k0, K) the SIMD loop left to the sums s[0..4) of rows
-// w0, w0+K, w0+2K, w0+3K, then y[i] (+)= s[i].
+#if !defined(__AVX512F__) && defined(__AVX2__) && defined(__F16C__) && defined(__FMA__)
+// End of a 4-row block of the AVX2 kernel: adds the columns [k0, K) the SIMD loop left to the
+// sums s[0..4) of rows w0, w0+K, w0+2K, w0+3K, then y[i] (+)= s[i].
 template <typename T>
 inline void finish4(float* y, float* s, const T* w0, const float* x, DType dt, int64_t k0, int64_t K, bool acc) {
   const T *w1 = w0 + K, *w2 = w1 + K, *w3 = w2 + K;
@@ -66,6 +67,7 @@ inline void finish4(float* y, float* s, const T* w0, const float* x, DType dt, i
   }
   for (int i = 0; i < 4; i++) y[i] = acc ? y[i] + s[i] : s[i];
 }
+#endif
 
 // y[r] (+)= dot(W[r, :], x) for rows [r0, r1). T = float (fp32) or uint16_t (bf16 / fp16).
 template <typename T>

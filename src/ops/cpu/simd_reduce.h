@@ -5,10 +5,9 @@
 #pragma once
 #include <immintrin.h>
 
-#if defined(__AVX512F__)
 // GCC 12 warns inside its own _mm512_reduce_add_* (an _mm512_undefined helper); a false positive.
+#pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
 
 namespace rwkv::simd {
 
@@ -63,3 +62,5 @@ inline void mean_sqdev_f64(const float* x, int n, double& mean, double& sqdev) {
 }
 
 }  // namespace rwkv::simd
+
+#pragma GCC diagnostic pop

@@ -2,7 +2,8 @@
 // task; the N x N state of a head (16 KiB for N = 64) stays in L1/L2 and the inner loops over
 // the key index j are contiguous, so they vectorise. A step with N = 64 on AVX-512 keeps a, b,
 // w, k in registers and reduces four rows' dot products together (decode at batch 16 spent 16 %
-// of its time here, one horizontal reduction per row and dot).
+// of its time here, one horizontal reduction per row and dot). Runs of T >= 8 tokens without
+// checkpoints hold the state transposed instead (wkv7_run64_transposed: no reductions, 2x).
 #include "ops/wkv7.h"
 
 #include "core/parallel_for.h"
@@ -163,7 +164,7 @@ void wkv7_forward(float* y, float* s_out, float* s_ckpt, const float* r, const f
   // Heads split over the threads when the work is large (a decode step runs on this thread). The
   // state evolves in s_out where there is one (in place when s0 == s_out: a decode step copies
   // nothing), else in a scratch of the thread.
-  const bool invariant = row_invariant_products();  // the caller's thread's switch
+  [[maybe_unused]] const bool invariant = row_invariant_products();  // the caller's thread's switch
   parallel_ranges(int64_t(B) * H, int64_t(B) * H * T * N * N > 65536, [&](int64_t bh0, int64_t bh1) {
     std::vector<float> scratch(s_out ? 0 : NN);
     for (int bh = int(bh0); bh < int(bh1); bh++) {
@@ -174,8 +175,9 @@ void wkv7_forward(float* y, float* s_out, float* s_ckpt, const float* r, const f
       else if (s0 + bh * NN != S)
         std::memcpy(S, s0 + bh * NN, sizeof(float) * NN);
 #if defined(__AVX512F__)
-      // inference prefill (training keeps the step its backward replays; row-invariant products
-      // keep one kernel at any T, so that a token's numbers do not depend on how the rows were cut)
+      // a forward without checkpoints (inference prefill, training's evaluation and BPTT's forward
+      // sweep; a forward that saves checkpoints keeps the step its backward replays); not under
+      // row-invariant products (one kernel at any T: a token's numbers do not depend on the cut)
       if (N == 64 && !s_ckpt && T >= 8 && !invariant) {
         const int64_t o = int64_t(bi) * T * tstride + int64_t(h) * N;
         wkv7_run64_transposed(S, y + o, r + o, w + o, k + o, v + o, a + o, b + o, T, tstride);
