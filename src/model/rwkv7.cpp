@@ -156,17 +156,16 @@ void Rwkv7Model::bind(const std::string& source) {
       transposed("v1", lw.v1, C, cfg_.d_mv, mm.v1t);
       tiled("v2", lw.v2, cfg_.d_mv, C, mm.v2_tiles);
     }
-    // prefill copies for a bf16 stage whose factors are bf16 (see Rwkv7LayerMats::w2t)
+    // prefill copies for a bf16 stage whose factors are bf16 (see Rwkv7LayerMats::w2t): those
+    // whose decode tiles came out bf16
     if (bf16_stage && mm.w1t.dt == DType::BF16) {
-      auto bf16_t = [&](const char* name, const float* w, int64_t R, Rwkv7Mat& slot) {
-        const Tensor* t = sd.find(pre + name);
-        if (t && w && (t->dtype == DType::BF16 || (t->dtype == DType::F32 && all_bf16_exact(w, R * C))))
-          transposed(name, w, R, C, slot);
+      auto bf16_t = [&](const char* name, const float* w, int64_t R, const Rwkv7Mat& tiles, Rwkv7Mat& slot) {
+        if (tiles.p && tiles.dt == DType::BF16) transposed(name, w, R, C, slot);
       };
-      bf16_t("w2", lw.w2, cfg_.d_decay, mm.w2t);
-      bf16_t("a2", lw.a2, cfg_.d_aaa, mm.a2t);
-      bf16_t("g2", lw.g2, cfg_.d_gate, mm.g2t);
-      if (l > 0) bf16_t("v2", lw.v2, cfg_.d_mv, mm.v2t);
+      bf16_t("w2", lw.w2, cfg_.d_decay, mm.w2_tiles, mm.w2t);
+      bf16_t("a2", lw.a2, cfg_.d_aaa, mm.a2_tiles, mm.a2t);
+      bf16_t("g2", lw.g2, cfg_.d_gate, mm.g2_tiles, mm.g2t);
+      if (l > 0) bf16_t("v2", lw.v2, cfg_.d_mv, mm.v2_tiles, mm.v2t);
     }
   }
 }

@@ -35,16 +35,12 @@ inline void linear(float* out, const float* inp, const float* w32, const Rwkv7Ma
     matmul_linear_forward(out, inp, w32, M, K, N, accumulate);
 }
 
-// A LoRA over M rows (ops/lora.h lora_forward): on a bf16 stage (w1t (D,C) and w2t (C,D) bf16,
-// Rwkv7LayerMats::w2t) both products go through linear_forward_any like the big matrices.
+// A LoRA over M rows (ops/lora.h): on a bf16 stage (w2t set, Rwkv7LayerMats::w2t) from the
+// stored factors like the big matrices, else from the fp32 views.
 void lora(float* out, float* h, const float* x, const float* w1, const float* w2, const float* bias, int64_t M,
           int C, int D, LoraAct act, const Rwkv7Mat& w1t, const Rwkv7Mat& w2t) {
   if (!w1t.p || !w2t.p || row_invariant_products()) return lora_forward(out, h, x, w1, w2, bias, M, C, D, act);
-  linear_forward_any(h, x, w1t.p, w1t.dt, M, C, D);
-  if (act != LoraAct::None) act_forward(h, h, M * D, act == LoraAct::Tanh ? Act::Tanh : Act::Sigmoid);
-  if (bias)
-    for (int64_t m = 0; m < M; m++) std::memcpy(out + m * C, bias, sizeof(float) * C);
-  linear_forward_any(out, h, w2t.p, w2t.dt, M, D, C, bias != nullptr);
+  lora_forward_linear(out, h, x, w1t.p, w1t.dt, w2t.p, w2t.dt, bias, M, C, D, act);
 }
 
 bool all_stored(const Rwkv7LayerMats& mm, int layer) {

@@ -39,7 +39,8 @@ using simd::load8;
 // time, front to back, so each thread's part of W is one sequential stream that the hardware
 // prefetcher follows (4 rows side by side were 4 interleaved streams, and it lost them: 1-row
 // 4 KB-ahead against 4-row next-group prefetching, cold bf16 matrices on 2 cores of the Zen 5
-// host: 768x768 60 -> 72 GB/s, 3072x768 66 -> 77, 768x3072 64 -> 76, 65536x768 72 -> 79), plus a
+// host, GB/s: 768x768 52-64 -> 64-74, 3072x768 62-68 -> 69-80, 768x3072 62-69 -> 69-78, 65536x768
+// 70-75 -> 75-82; docs/inference.md "Speed" has the variants measured), plus a
 // non-temporal prefetch kPrefetchAhead bytes ahead of the loads, which keeps the weights from
 // evicting the activations. x (K floats) stays in L1 for every row. A prefetch past the
 // matrix's end never faults.

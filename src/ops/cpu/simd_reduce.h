@@ -12,6 +12,10 @@
 namespace rwkv::simd {
 
 #if defined(__AVX512F__)
+// lanes 0-7 / 8-15 of v widened to fp64
+inline __m512d lo_pd(__m512 v) { return _mm512_cvtps_pd(_mm512_castps512_ps256(v)); }
+inline __m512d hi_pd(__m512 v) { return _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1))); }
+
 // {sum(a), sum(b), sum(c), sum(d)}
 inline __m128 hsum4(__m512 a, __m512 b, __m512 c, __m512 d) {
   auto half = [](__m512 v) {  // 16 -> 8 lanes
@@ -29,20 +33,18 @@ inline __m128 hsum4(__m512 a, __m512 b, __m512 c, __m512 d) {
 inline void mean_sqdev_f64(const float* x, int n, double& mean, double& sqdev) {
 #if defined(__AVX512F__)
   if (n % 16 == 0) {
-    auto lo = [](__m512 v) { return _mm512_cvtps_pd(_mm512_castps512_ps256(v)); };
-    auto hi = [](__m512 v) { return _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1))); };
     __m512d s0 = _mm512_setzero_pd(), s1 = _mm512_setzero_pd();
     for (int i = 0; i < n; i += 16) {
       const __m512 v = _mm512_loadu_ps(x + i);
-      s0 = _mm512_add_pd(s0, lo(v));
-      s1 = _mm512_add_pd(s1, hi(v));
+      s0 = _mm512_add_pd(s0, lo_pd(v));
+      s1 = _mm512_add_pd(s1, hi_pd(v));
     }
     mean = _mm512_reduce_add_pd(_mm512_add_pd(s0, s1)) / n;
     const __m512d m = _mm512_set1_pd(mean);
     __m512d v0 = _mm512_setzero_pd(), v1 = _mm512_setzero_pd();
     for (int i = 0; i < n; i += 16) {
       const __m512 v = _mm512_loadu_ps(x + i);
-      const __m512d d0 = _mm512_sub_pd(lo(v), m), d1 = _mm512_sub_pd(hi(v), m);
+      const __m512d d0 = _mm512_sub_pd(lo_pd(v), m), d1 = _mm512_sub_pd(hi_pd(v), m);
       v0 = _mm512_fmadd_pd(d0, d0, v0);
       v1 = _mm512_fmadd_pd(d1, d1, v1);
     }

@@ -3,6 +3,7 @@
 #include "ops/tmix_kk.h"
 
 #include "core/parallel_for.h"
+#include "ops/cpu/simd_reduce.h"
 
 #include <cmath>
 #if defined(__AVX512F__)
@@ -32,8 +33,7 @@ void tmix_kk_forward(float* k2, float* na, float* kka, float* kk, float* nrm, co
         __m512d a0 = _mm512_setzero_pd(), a1 = _mm512_setzero_pd();
         for (int n = 0; n < N; n += 16) {
           const __m512 x = _mm512_mul_ps(_mm512_loadu_ps(kh + n), _mm512_loadu_ps(kkh + n));
-          const __m512d x0 = _mm512_cvtps_pd(_mm512_castps512_ps256(x));
-          const __m512d x1 = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(x), 1)));
+          const __m512d x0 = simd::lo_pd(x), x1 = simd::hi_pd(x);
           a0 = _mm512_fmadd_pd(x0, x0, a0);
           a1 = _mm512_fmadd_pd(x1, x1, a1);
         }
